@@ -1,0 +1,300 @@
+"""The model adapter: one differentiable score function for any kind of model.
+
+Whatever the user has -- a Keras 3 model (Functional, Sequential, nested, subclassed), a legacy
+tf-keras model (e.g. with a ``hub.KerasLayer``), a TF SavedModel or ``hub.load`` object, or a plain
+callable -- becomes ``adapter(x) -> scores`` of shape ``(batch, classes)`` in float32.
+
+Changes to how the model computes (dropping the final softmax; later: taps and activation rules)
+are made by *call overrides*: for the duration of one forward pass, selected layers get an
+instance-level ``call`` that wraps their own. Keras 3 and tf-keras both dispatch through
+``self.call``, so this reaches layers at any depth of nesting without rebuilding the graph, and
+the user's model object is restored exactly afterwards, also when the forward pass raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from tfattr.errors import ModelError
+
+log = logging.getLogger("tfattr")
+
+OUTPUTS = ("logits", "probabilities", "raw")
+
+# An override takes the layer's own call and returns the call to use instead.
+Override = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def model_kind(model) -> str:
+    """Classifies a model object: ``keras``, ``tf_keras``, ``saved_model`` or ``callable``."""
+    modules = [cls.__module__ for cls in type(model).__mro__]
+    if any(m.startswith("tf_keras") for m in modules):
+        return "tf_keras" if hasattr(model, "layers") else "callable"
+    if any(m.startswith("keras") for m in modules):
+        return "keras" if hasattr(model, "layers") else "callable"
+    if isinstance(model, tf.Module) or hasattr(model, "signatures"):
+        if callable(model) or "serving_default" in getattr(model, "signatures", {}):
+            return "saved_model"
+    if callable(model):
+        return "callable"
+    raise TypeError(
+        f"model: expected a Keras model, a SavedModel/TF-Hub object or a callable "
+        f"images -> scores, got {type(model).__name__}. To load from a path or a TF-Hub handle "
+        f"use tfattr.models.load(...)."
+    )
+
+
+def is_softmax(fn) -> bool:
+    """Whether an activation function (Keras 3 or tf-keras) is the softmax."""
+    return getattr(fn, "__name__", "") == "softmax"
+
+
+def _history_operation(tensor):
+    history = getattr(tensor, "_keras_history", None)
+    return history[0] if history else None
+
+
+def output_layer(model, output_index: int | None = None):
+    """The layer that produces the model's (selected) output, searched into nested models.
+
+    Returns None when the model has no inspectable graph (subclassed models).
+    """
+    outputs = getattr(model, "outputs", None)
+    if outputs:
+        tensor = outputs[output_index or 0] if len(outputs) > 1 else outputs[0]
+        layer = _history_operation(tensor)
+    elif getattr(model, "layers", None) and type(model).__name__ == "Sequential":
+        layer = model.layers[-1]
+    else:
+        return None
+    if layer is not None and hasattr(layer, "layers") and layer is not model:
+        inner = output_layer(layer)
+        return inner if inner is not None else layer
+    return layer
+
+
+def softmax_override(layer) -> Override | None:
+    """An override that makes `layer` skip its softmax, or None if it applies none."""
+    if type(layer).__name__ == "Softmax" or (
+        type(layer).__name__ == "Activation" and is_softmax(getattr(layer, "activation", None))
+    ):
+        return lambda call: lambda inputs, *args, **kwargs: inputs
+    if is_softmax(getattr(layer, "activation", None)):
+
+        def override(call):
+            def without_softmax(*args, **kwargs):
+                softmax, layer.activation = layer.activation, _identity
+                try:
+                    return call(*args, **kwargs)
+                finally:
+                    layer.activation = softmax
+
+            return without_softmax
+
+        return override
+    return None
+
+
+def _identity(x):
+    return x
+
+
+@contextlib.contextmanager
+def overridden_calls(overrides: dict[Any, Override]) -> Iterator[None]:
+    """Gives each layer in `overrides` a wrapped ``call`` for the duration of the block.
+
+    The layer objects are restored exactly afterwards (instance ``__dict__`` as before), also when
+    the block raises.
+    """
+    saved = []
+    try:
+        for layer, override in overrides.items():
+            had_own = "call" in vars(layer)
+            saved.append((layer, had_own, vars(layer).get("call")))
+            own_call = layer.call
+            object.__setattr__(layer, "call", override(own_call))
+        yield
+    finally:
+        for layer, had_own, previous in reversed(saved):
+            if had_own:
+                object.__setattr__(layer, "call", previous)
+            else:
+                object.__delattr__(layer, "call")
+
+
+class ModelAdapter:
+    """Wraps a model as ``adapter(x) -> scores (batch, classes)``, float32 and differentiable.
+
+    Args:
+        model: a Keras 3 or tf-keras model, a SavedModel / ``hub.load`` object, or a callable.
+        output: ``"logits"`` (default; a final softmax inside the model is skipped),
+            ``"probabilities"`` (a softmax is applied unless the model ends in one), or ``"raw"``
+            (what the model returns). Opaque models (SavedModel, callable) cannot have their
+            softmax removed: if they return probabilities, ``"logits"`` warns and ``"raw"`` is the
+            honest choice.
+        output_index: for models with several outputs, which one to explain (an index or a key
+            of a dict output).
+    """
+
+    def __init__(self, model, *, output: str = "logits", output_index: int | str | None = None):
+        if isinstance(model, ModelAdapter):
+            model = model.model
+        if output not in OUTPUTS:
+            raise ValueError(f"output: expected one of {OUTPUTS}, got {output!r}.")
+        self.model = model
+        self.kind = model_kind(model)
+        self.output = output
+        self.output_index = output_index
+        self.opaque = self.kind in ("saved_model", "callable")
+        self._forward = self._make_forward()
+        self._final_softmax = None
+        if not self.opaque:
+            layer = output_layer(model, output_index if isinstance(output_index, int) else None)
+            if layer is not None and softmax_override(layer) is not None:
+                self._final_softmax = layer
+        self.overrides: dict[Any, Override] = {}
+        if self._final_softmax is not None and output == "logits":
+            self.overrides[self._final_softmax] = softmax_override(self._final_softmax)
+        self._probed: dict[tuple, int] = {}
+
+    # ----------------------------------------------------------------------------------------
+    @property
+    def input_shape(self) -> tuple | None:
+        """``(H, W, C)`` the model expects (entries may be None), or None if it does not say."""
+        shape = None
+        if self.kind in ("keras", "tf_keras"):
+            inputs = getattr(self.model, "inputs", None)
+            if inputs:
+                if len(inputs) != 1:
+                    raise ModelError(
+                        f"model: tfattr explains models with one image input; this model has "
+                        f"{len(inputs)} inputs ({[getattr(t, 'name', '?') for t in inputs]})."
+                    )
+                shape = tuple(inputs[0].shape)
+        elif self.kind == "saved_model":
+            shape = _saved_model_input_shape(self.model)
+        if shape is None or len(shape) != 4:
+            return None
+        return tuple(None if d is None else int(d) for d in shape[1:])
+
+    @property
+    def softmax_removed(self) -> bool:
+        return self._final_softmax is not None and self.output == "logits"
+
+    def _make_forward(self) -> Callable[[tf.Tensor], Any]:
+        model = self.model
+        if self.kind in ("keras", "tf_keras"):
+            return lambda x: model(x, training=False)
+        if self.kind == "saved_model" and not callable(model):
+            signature = model.signatures["serving_default"]
+            (name,) = signature.structured_input_signature[1].keys()
+            return lambda x: signature(**{name: x})
+        return model
+
+    def _select(self, outputs) -> tf.Tensor:
+        if isinstance(outputs, dict):
+            keys = list(outputs)
+            if self.output_index is not None:
+                key = (
+                    keys[self.output_index]
+                    if isinstance(self.output_index, int)
+                    else self.output_index
+                )
+                if key not in outputs:
+                    raise ModelError(f"output_index: {key!r} is not an output; outputs: {keys}.")
+                return outputs[key]
+            if len(keys) != 1:
+                raise ModelError(
+                    f"model returns several outputs {keys}; choose one with output_index=<key>."
+                )
+            return outputs[keys[0]]
+        if isinstance(outputs, list | tuple):
+            if self.output_index is not None:
+                if not isinstance(self.output_index, int) or not (
+                    -len(outputs) <= self.output_index < len(outputs)
+                ):
+                    raise ModelError(
+                        f"output_index: {self.output_index!r} is not valid for a model with "
+                        f"{len(outputs)} outputs; use an int in [0, {len(outputs)})."
+                    )
+                return outputs[self.output_index]
+            if len(outputs) != 1:
+                raise ModelError(
+                    f"model returns {len(outputs)} outputs; choose one with output_index=<int>."
+                )
+            return outputs[0]
+        return outputs
+
+    def __call__(self, x: tf.Tensor, overrides: dict[Any, Override] | None = None) -> tf.Tensor:
+        """Scores ``(batch, classes)`` in float32 for images ``x``; differentiable w.r.t. ``x``.
+
+        ``overrides`` adds call overrides (layer -> override) for this forward pass only, e.g.
+        taps that capture a layer's output or gradient rules; a layer given here replaces the
+        adapter's own override of the same layer.
+        """
+        with overridden_calls({**self.overrides, **(overrides or {})}):
+            outputs = self._forward(x)
+        scores = tf.cast(self._select(outputs), tf.float32)
+        if scores.shape.rank != 2:
+            raise ModelError(
+                f"model output has shape {tuple(scores.shape)}; tfattr explains classifiers whose "
+                f"output is (batch, classes). Select an output with output_index or wrap the model."
+            )
+        if self.output == "probabilities" and self._final_softmax is None:
+            scores = tf.nn.softmax(scores, axis=-1)
+        return scores
+
+    def num_classes(self, image_shape: tuple) -> int:
+        """Number of classes, from one probing forward pass per input shape (cached)."""
+        key = tuple(image_shape)
+        if key not in self._probed:
+            scores = self(tf.zeros((1, *key), tf.float32) + 0.5)
+            self._probed[key] = int(scores.shape[-1])
+            if self.output == "logits" and not self.softmax_removed:
+                self._warn_if_probabilities(scores.numpy())
+        return self._probed[key]
+
+    def _warn_if_probabilities(self, scores: np.ndarray) -> None:
+        looks_like_probabilities = (
+            scores.shape[-1] > 1
+            and np.all(scores >= 0)
+            and np.allclose(scores.sum(-1), 1.0, atol=1e-4)
+        )
+        if looks_like_probabilities:
+            warnings.warn(
+                "The model's outputs look like probabilities (non-negative, summing to 1) but its "
+                "final softmax could not be located and removed (opaque or subclassed model). "
+                "Gradients of probabilities saturate; pass output='raw' to explain them knowingly, "
+                "or give tfattr a model that returns logits (tfattr.models.logits_model).",
+                stacklevel=4,
+            )
+
+
+def _saved_model_input_shape(obj) -> tuple | None:
+    functions = []
+    call = getattr(obj, "__call__", None)
+    if hasattr(call, "concrete_functions"):
+        functions = list(call.concrete_functions)
+    elif hasattr(obj, "signatures") and "serving_default" in obj.signatures:
+        functions = [obj.signatures["serving_default"]]
+    for fn in functions:
+        specs = [
+            s
+            for s in tf.nest.flatten(fn.structured_input_signature)
+            if isinstance(s, tf.TensorSpec)
+        ]
+        if len(specs) == 1 and specs[0].shape.rank == 4:
+            return tuple(specs[0].shape.as_list())
+    return None
+
+
+def adapt(model, *, output: str = "logits", output_index=None) -> ModelAdapter:
+    """Returns a :class:`ModelAdapter` for `model` (an adapter is returned re-wrapped)."""
+    return ModelAdapter(model, output=output, output_index=output_index)

@@ -1,0 +1,148 @@
+"""Baselines (references) for path and reference-based methods, resolved in one place.
+
+A baseline lives in the model's input space (the preprocessed tensor the model sees):
+
+- ``None`` / ``"black"``: zeros. For inputs preprocessed by mean subtraction (caffe style) zero is
+  the mean colour; pass ``preprocess(black_image)`` for a true black.
+- ``"white"``: every element at the image's maximum value (or ``value_range[1]``).
+- ``"uniform"``: noise uniform between the image's minimum and maximum (or ``value_range``),
+  drawn from ``seed``.
+- ``"blur"``: the image blurred with a Gaussian of ``blur_sigma`` pixels (default: the larger
+  side / 8), as in the blurred baselines of Sturmfels et al. 2020.
+- a tensor broadcastable to one image (a scalar, ``(C,)``, ``(H, W, C)``, ``(1, H, W, C)``).
+- a stack ``(K, H, W, C)`` of K baselines, whose results are averaged (e.g. the "random
+  baselines" Integrated Gradients of the classic tutorial).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from tfattr.core.inputs import as_images
+from tfattr.core.random import seed_pair
+
+NAMES = ("black", "white", "uniform", "blur")
+
+
+@dataclasses.dataclass
+class Baselines:
+    """Resolved baselines: ``values`` is ``(K, H, W, C)`` shared by all images, or, when
+    ``per_image``, ``(N*K, H, W, C)`` with image i's baselines at rows ``i*K .. i*K+K-1``."""
+
+    values: tf.Tensor
+    count: int
+    per_image: bool
+
+    @property
+    def tensors(self) -> dict[str, tf.Tensor]:
+        """What a compiled step needs to pick baselines (see :func:`pick`)."""
+        return {"baselines": self.values, "baseline_count": tf.constant(self.count, tf.int32)}
+
+    def per_image_stack(self, n: int) -> tf.Tensor:
+        """``(N, K, H, W, C)``: every image's baselines."""
+        if self.per_image:
+            return tf.reshape(self.values, (n, self.count, *self.values.shape[1:]))
+        return tf.broadcast_to(self.values[None], (n, *self.values.shape))
+
+
+def resolve(
+    baseline,
+    x: tf.Tensor,
+    *,
+    seed: int = 0,
+    value_range=None,
+    blur_sigma=None,
+    name: str = "baseline",
+) -> Baselines:
+    """Turns a baseline option into :class:`Baselines` for the images ``x`` (N, H, W, C)."""
+    n, shape = int(x.shape[0]), tuple(x.shape[1:])
+    if baseline is None:
+        baseline = "black"
+    if isinstance(baseline, str):
+        if baseline not in NAMES:
+            raise ValueError(
+                f"{name}: expected one of {NAMES}, a tensor broadcastable to one image "
+                f"{shape} or a stack (K, *{shape}), got {baseline!r}."
+            )
+        if baseline == "black":
+            return Baselines(tf.zeros((1, *shape)), 1, False)
+        lo, hi = _value_range(x, value_range, name)
+        if baseline == "white":
+            return Baselines(tf.broadcast_to(hi, x.shape), 1, True)
+        if baseline == "uniform":
+            noise = tf.random.stateless_uniform((1, *shape), seed_pair(seed, 0, stream=7))
+            return Baselines(lo + (hi - lo) * noise, 1, True)
+        return Baselines(gaussian_blur(x, blur_sigma), 1, True)
+    array = baseline.numpy() if isinstance(baseline, tf.Tensor | tf.Variable) else baseline
+    if np.ndim(array) != 4:
+        try:
+            array = np.broadcast_to(np.asarray(array), shape)[None]
+        except ValueError:
+            raise ValueError(
+                f"{name}: shape {np.shape(array)} does not broadcast to one image {shape}; give "
+                f"one baseline {shape} or a stack (K, *{shape})."
+            ) from None
+    values, _ = as_images(array, name=name)
+    if tuple(values.shape[1:]) != shape:
+        raise ValueError(
+            f"{name}: a stack of baselines must be (K, *{shape}), got {tuple(values.shape)}."
+        )
+    return Baselines(values, int(values.shape[0]), False)
+
+
+def _value_range(x, value_range, name):
+    """Per-image (lo, hi) as (N, 1, 1, 1) tensors, or the given constants."""
+    if value_range is not None:
+        try:
+            lo, hi = (float(v) for v in value_range)
+        except (TypeError, ValueError):
+            raise ValueError(f"value_range: expected (low, high), got {value_range!r}.") from None
+        if not lo < hi:
+            raise ValueError(f"value_range: low must be below high, got {value_range!r}.")
+        return tf.constant(lo), tf.constant(hi)
+    axes = list(range(1, x.shape.rank))
+    return (
+        tf.reduce_min(x, axis=axes, keepdims=True),
+        tf.reduce_max(x, axis=axes, keepdims=True),
+    )
+
+
+def gaussian_blur(x: tf.Tensor, sigma=None) -> tf.Tensor:
+    """Gaussian blur of images ``(N, H, W, C)`` per channel, with reflected borders."""
+    height, width = int(x.shape[1]), int(x.shape[2])
+    if sigma is None:
+        sigma = max(height, width) / 8
+    if not isinstance(sigma, int | float) or isinstance(sigma, bool) or sigma <= 0:
+        raise ValueError(f"blur_sigma: expected a positive number of pixels, got {sigma!r}.")
+    radius = min(int(math.ceil(3 * sigma)), height - 1, width - 1)
+    if radius < 1:
+        return x
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    taps = tf.constant(taps / taps.sum(), tf.float32)
+    channels = int(x.shape[3])
+    padded = tf.pad(x, [[0, 0], [radius, radius], [radius, radius], [0, 0]], mode="REFLECT")
+    rows = tf.tile(tf.reshape(taps, (-1, 1, 1, 1)), (1, 1, channels, 1))
+    cols = tf.tile(tf.reshape(taps, (1, -1, 1, 1)), (1, 1, channels, 1))
+    blurred = tf.nn.depthwise_conv2d(padded, rows, [1, 1, 1, 1], "VALID")
+    return tf.nn.depthwise_conv2d(blurred, cols, [1, 1, 1, 1], "VALID")
+
+
+def pick(tensors: dict, per_image: bool, image: tf.Tensor, k: tf.Tensor) -> tf.Tensor:
+    """Inside a compiled step: baseline ``k`` of image ``image`` for each row."""
+    index = image * tensors["baseline_count"] + k if per_image else k
+    return tf.gather(tensors["baselines"], index)
+
+
+def mean_baseline_scores(engine, baselines: Baselines, targets: tf.Tensor) -> tf.Tensor:
+    """Mean over each image's K baselines of the target score F(baseline): (N,)."""
+    n = int(targets.shape[0])
+    scores = engine.scores(baselines.values)  # (K or N*K, classes)
+    if baselines.per_image:
+        scores = tf.reshape(scores, (n, baselines.count, -1))
+        return tf.reduce_mean(tf.gather(scores, targets[:, None], axis=2, batch_dims=2)[..., 0], 1)
+    picked = tf.gather(scores, targets, axis=1)  # (K, N)
+    return tf.reduce_mean(picked, axis=0)

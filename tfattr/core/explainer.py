@@ -1,0 +1,127 @@
+"""The explainer contract: settings in the constructor, data in ``explain()``.
+
+Every method is a subclass that declares its options (``defaults``), checks them
+(``check_options``) and computes (``attribute``, usually by building a :class:`Plan` for the
+engine). Input checking, target resolution, option merging and single-image handling live here.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, ClassVar
+
+import tensorflow as tf
+
+from tfattr.core.adapter import ModelAdapter
+from tfattr.core.engine import GradientEngine, Plan
+from tfattr.core.inputs import as_images, as_targets, check_positive_int
+
+
+class Explainer(abc.ABC):
+    """Base class of all explainers.
+
+    Args:
+        model: a Keras 3 or tf-keras model, a SavedModel / ``hub.load`` object, or a callable
+            ``images -> scores``.
+        output: ``"logits"`` (default; a final softmax in the model is skipped),
+            ``"probabilities"`` or ``"raw"``.
+        batch_size: rows (model evaluations) per compiled call; bounds memory.
+        output_index: which output of a multi-output model to explain.
+        jit_compile: compile with XLA.
+        progress: progress bar (None: automatic for long jobs on a terminal).
+        **options: the method's options (see each class); each can be overridden per call in
+            :meth:`explain`.
+    """
+
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(
+        self,
+        model,
+        *,
+        output: str = "logits",
+        batch_size: int = 32,
+        output_index=None,
+        jit_compile: bool = False,
+        progress: bool | None = None,
+        **options,
+    ):
+        self.adapter = ModelAdapter(model, output=output, output_index=output_index)
+        self.engine = GradientEngine(
+            self.adapter,
+            batch_size=check_positive_int(batch_size, "batch_size"),
+            jit_compile=jit_compile,
+            progress=progress,
+        )
+        self.options = self._merge(self.defaults, options)
+
+    @property
+    def model(self):
+        return self.adapter.model
+
+    def _merge(self, base: dict, overrides: dict) -> dict:
+        unknown = sorted(set(overrides) - set(self.defaults))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}: unknown option(s) {unknown}; its options are "
+                f"{sorted(self.defaults) or 'none'}."
+            )
+        merged = {**base, **overrides}
+        self.check_options(merged)
+        return merged
+
+    def check_options(self, options: dict) -> None:
+        """Raises ValueError/TypeError for invalid option values (override per method)."""
+
+    def explain(self, inputs, target=None, **options):
+        """Attributions for ``inputs`` w.r.t. the ``target`` class scores.
+
+        Args:
+            inputs: one image ``(H, W, C)`` or a batch ``(N, H, W, C)``, any real dtype, in the
+                model's input scale.
+            target: None (each image's top class), an int, or one int per image.
+            **options: overrides of the constructor's method options for this call.
+
+        Returns:
+            A float32 tensor of the input's shape (CAM methods: ``(N, H, W)``), or a tuple when
+            the method returns more (e.g. ``(attributions, convergence_delta)``).
+        """
+        opts = self._merge(self.options, options)
+        x, single = as_images(inputs, self.adapter)
+        targets = as_targets(target, int(x.shape[0]), self.adapter.num_classes(x.shape[1:]))
+        result = self.attribute(x, targets, opts)
+        if single:
+            result = tf.nest.map_structure(lambda t: t[0], result)
+        return result
+
+    __call__ = explain
+
+    @abc.abstractmethod
+    def attribute(self, x: tf.Tensor, targets: tf.Tensor | None, options: dict):
+        """Computes attributions for a checked batch ``x`` and int32 targets (None: top class)."""
+
+    def top_classes(self, x: tf.Tensor) -> tf.Tensor:
+        """Each image's top class, int32 (N,)."""
+        return tf.argmax(self.engine.scores(x), axis=-1, output_type=tf.int32)
+
+    def __repr__(self) -> str:
+        options = ", ".join(f"{k}={v!r}" for k, v in self.options.items() if not _is_tensor(v))
+        return f"{type(self).__name__}({options})"
+
+
+def _is_tensor(value) -> bool:
+    return hasattr(value, "shape") and getattr(value, "ndim", 0) > 0
+
+
+class GradientExplainer(Explainer):
+    """An explainer whose work is one engine :class:`Plan` (all pure-gradient methods)."""
+
+    @abc.abstractmethod
+    def plan(self, x: tf.Tensor, options: dict) -> Plan:
+        """The engine's work for images ``x`` with these options."""
+
+    def attribute(self, x, targets, options):
+        plan = self.plan(x, options)
+        if targets is None and not plan.argmax_targets:
+            targets = self.top_classes(x)
+        return self.engine.run(x, targets, plan)["sum"]

@@ -1,0 +1,122 @@
+"""Input checking in one place: images, targets and the options that every explainer shares."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import tensorflow as tf
+
+from tfattr.core.adapter import ModelAdapter
+
+
+def as_images(inputs, adapter: ModelAdapter | None = None, name: str = "inputs"):
+    """Checks images and returns ``(float32 tensor (N, H, W, C), was_single_image)``.
+
+    Accepts array-likes of any real numeric dtype, a single image ``(H, W, C)`` or a batch
+    ``(N, H, W, C)``. Raises TypeError for non-numeric data and ValueError for a wrong rank, an
+    empty batch, non-finite values, or a shape the model does not accept.
+    """
+    if isinstance(inputs, tf.Tensor | tf.Variable):
+        dtype = inputs.dtype
+        if not (dtype.is_floating or dtype.is_integer) or dtype.is_complex:
+            raise TypeError(f"{name}: expected real numbers, got a tensor of dtype {dtype.name}.")
+        x = tf.cast(inputs, tf.float32)
+    else:
+        array = np.asarray(inputs)
+        if array.dtype == object or not (
+            np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)
+        ):
+            raise TypeError(
+                f"{name}: expected an array of real numbers (images), got dtype "
+                f"{array.dtype} from {type(inputs).__name__}."
+            )
+        x = tf.convert_to_tensor(array.astype(np.float32, copy=False))
+    rank = x.shape.rank
+    if rank not in (3, 4):
+        raise ValueError(
+            f"{name}: expected one image (H, W, C) or a batch (N, H, W, C), got shape "
+            f"{tuple(x.shape)}. A grayscale image needs its channel axis: x[..., None]."
+        )
+    single = rank == 3
+    if single:
+        x = x[None]
+    if x.shape[0] == 0:
+        raise ValueError(f"{name}: the batch is empty (shape {tuple(x.shape)}).")
+    if not bool(tf.reduce_all(tf.math.is_finite(x))):
+        bad = int(tf.reduce_sum(tf.cast(~tf.math.is_finite(x), tf.int32)))
+        raise ValueError(
+            f"{name}: {bad} values are NaN or infinite; attributions of such inputs are "
+            f"meaningless. Clean them first (e.g. np.nan_to_num)."
+        )
+    expected = adapter.input_shape if adapter is not None else None
+    if expected is not None:
+        got = tuple(x.shape[1:])
+        if any(e is not None and e != g for e, g in zip(expected, got, strict=True)):
+            shown = tuple("?" if e is None else e for e in expected)
+            raise ValueError(
+                f"{name}: images have shape {got} but the model expects {shown} (H, W, C). "
+                f"Resize them (tf.image.resize or tfattr.data.load_image(path, size=...))."
+            )
+    return x, single
+
+
+def as_targets(target, n: int, num_classes: int, name: str = "target") -> tf.Tensor | None:
+    """Checks ``target`` and returns int32 ``(N,)`` class ids, or None for "the top class".
+
+    ``target`` may be None, an int, or a sequence / 1-D array / tensor of N ints.
+    """
+    if target is None:
+        return None
+    if isinstance(target, str):
+        raise TypeError(
+            f"{name}: got the class name {target!r}; give a class index, or look the name up "
+            f"with the model spec's class names (tfattr.models.load(...).class_id(name))."
+        )
+    if isinstance(target, bool | np.bool_):
+        raise TypeError(f"{name}: expected a class index (int), got the bool {target!r}.")
+    if isinstance(target, numbers.Integral):
+        ids = np.full((n,), int(target), np.int64)
+    else:
+        array = np.asarray(target.numpy() if isinstance(target, tf.Tensor) else target)
+        if array.ndim == 0 and np.issubdtype(array.dtype, np.integer):
+            array = np.full((n,), int(array), np.int64)
+        if not np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_:
+            raise TypeError(
+                f"{name}: expected None, an int or a sequence of ints, got {type(target).__name__}"
+                f" of dtype {array.dtype}."
+            )
+        if array.ndim != 1 or array.shape[0] != n:
+            raise ValueError(
+                f"{name}: expected one class index per image ({n}), got shape {array.shape}. "
+                f"Pass an int to explain the same class for every image."
+            )
+        ids = array.astype(np.int64)
+    bad = ids[(ids < 0) | (ids >= num_classes)]
+    if bad.size:
+        raise ValueError(
+            f"{name}: class index {int(bad[0])} is out of range; the model has {num_classes} "
+            f"classes, so targets must be in [0, {num_classes - 1}]."
+        )
+    return tf.constant(ids, tf.int32)
+
+
+def check_positive_int(value, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name}: expected an int >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def check_choice(value, name: str, choices) -> str:
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {tuple(choices)}, got {value!r}.")
+    return value
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """A seed is None (a fresh one is drawn) or a non-negative int."""
+    if seed is None:
+        return int(np.random.SeedSequence().generate_state(1)[0] >> 1)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"{name}: expected None or a non-negative int, got {seed!r}.")
+    return int(seed)
