@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfattr.core.inputs import as_images
-from tfattr.core.random import seed_pair
+from tfattr.core.random import uniform_rows
 
 NAMES = ("black", "white", "uniform", "blur")
 
@@ -74,7 +74,7 @@ def resolve(
         if baseline == "white":
             return Baselines(tf.broadcast_to(hi, x.shape), 1, True)
         if baseline == "uniform":
-            noise = tf.random.stateless_uniform((1, *shape), seed_pair(seed, 0, stream=7))
+            noise = uniform_rows(seed, tf.zeros((1,), tf.int32), shape, stream=7)
             return Baselines(lo + (hi - lo) * noise, 1, True)
         return Baselines(gaussian_blur(x, blur_sigma), 1, True)
     array = baseline.numpy() if isinstance(baseline, tf.Tensor | tf.Variable) else baseline
@@ -143,6 +143,6 @@ def mean_baseline_scores(engine, baselines: Baselines, targets: tf.Tensor) -> tf
     scores = engine.scores(baselines.values)  # (K or N*K, classes)
     if baselines.per_image:
         scores = tf.reshape(scores, (n, baselines.count, -1))
-        return tf.reduce_mean(tf.gather(scores, targets[:, None], axis=2, batch_dims=2)[..., 0], 1)
+        return tf.reduce_mean(tf.gather(scores, targets, axis=2, batch_dims=1), axis=1)
     picked = tf.gather(scores, targets, axis=1)  # (K, N)
     return tf.reduce_mean(picked, axis=0)

@@ -1,35 +1,69 @@
-"""Seeded randomness that does not depend on batching.
+"""Seeded randomness that depends on nothing but ``(seed, stream, draw index, element)``.
 
-Every random draw of a method is keyed on ``(seed, draw index)`` with TF's stateless ops, so the
-same seed gives the same numbers whatever ``batch_size`` is and whichever images share the call:
-an image's attribution is the same alone or in a batch. The draws of one call are shared by its
-images (image ``i`` and image ``k`` see the same noise pattern for sample ``s``); each image's
-estimate is still an average over independent draws.
+Every random number of a method is a hash of its coordinates: ``seed``, a ``stream`` (which
+random quantity: noise, path points, baseline picks, ...), the draw index (the sample number)
+and the element's position. The same seed therefore gives the same numbers whatever
+``batch_size`` is, whichever images share the call (an image's attribution is the same alone or
+in a batch), and with or without XLA: integer hashing is exact on every backend, which TF's
+stateless random kernels are not (their XLA and default outputs differ for the same seed).
+
+The draws of one call are shared by its images (image ``i`` and image ``k`` see the same noise
+pattern for sample ``s``); each image's estimate is still an average over independent draws.
+
+The hash is MurmurHash3's 32-bit finaliser, applied twice per element; uniforms take its top
+24 bits, normals are Box-Muller transforms of two uniforms.
 """
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import tensorflow as tf
 
+_GOLDEN = 0x9E3779B9  # 2^32 / golden ratio: spreads consecutive integers over 32 bits
 
-def seed_pair(seed: tf.Tensor, index: tf.Tensor, stream: int) -> tf.Tensor:
-    """The stateless seed of draw ``index`` in one of a method's streams (noise, alphas, ...)."""
+
+def _mix(x: tf.Tensor) -> tf.Tensor:
+    """MurmurHash3 fmix32: a bijection of uint32 with full avalanche."""
+    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
+    x = x * tf.constant(0x85EBCA6B, tf.uint32)
+    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 13))
+    x = x * tf.constant(0xC2B2AE35, tf.uint32)
+    return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
+
+
+def _u32(value) -> tf.Tensor:
+    return tf.cast(tf.bitwise.bitwise_and(tf.cast(value, tf.int64), 0xFFFFFFFF), tf.uint32)
+
+
+def _keys(seed, index, stream: int) -> tf.Tensor:
+    """One uint32 key per draw index."""
     seed = tf.cast(seed, tf.int64)
-    return tf.stack([seed, tf.cast(index, tf.int64) * 1024 + stream])
+    folded = _mix(_u32(seed) ^ _mix(_u32(tf.bitwise.right_shift(seed, 32)) + np.uint32(stream * _GOLDEN % 2**32)))
+    return _mix(folded ^ _mix(_u32(index) * _GOLDEN + np.uint32(stream)))
 
 
-def normal_rows(seed: tf.Tensor, index: tf.Tensor, shape, stream: int = 0) -> tf.Tensor:
-    """Standard normal noise of ``shape`` for each draw index in ``index`` (B,): (B, *shape)."""
-    return tf.map_fn(
-        lambda i: tf.random.stateless_normal(shape, seed_pair(seed, i, stream)),
-        index,
-        fn_output_signature=tf.TensorSpec(shape, tf.float32),
-    )
+def uniform_rows(seed, index, shape, stream: int = 0) -> tf.Tensor:
+    """Uniforms in (0, 1): ``(B, *shape)`` for draw indices ``index`` of shape (B,)."""
+    size = int(np.prod(shape, dtype=np.int64))
+    keys = _keys(seed, index, stream)[:, None]
+    elements = tf.cast(tf.range(size), tf.uint32)[None, :]
+    bits = _mix(_mix(keys ^ (elements * _GOLDEN)) + elements)
+    values = (tf.cast(tf.bitwise.right_shift(bits, 8), tf.float32) + 0.5) * (2.0**-24)
+    return tf.reshape(values, (-1, *shape))
 
 
-def uniform_draws(seed: tf.Tensor, count: int, stream: int, maxval=None) -> tf.Tensor:
-    """``count`` scalars uniform in [0, 1) (or ints in [0, maxval)), one per draw index."""
-    pair = tf.stack([tf.cast(seed, tf.int64), tf.constant(stream, tf.int64)])
+def normal_rows(seed, index, shape, stream: int = 0) -> tf.Tensor:
+    """Standard normals ``(B, *shape)`` for draw indices ``index`` of shape (B,)."""
+    u = uniform_rows(seed, index, (2, *shape), stream)
+    radius = tf.sqrt(-2.0 * tf.math.log(u[:, 0]))
+    return radius * tf.cos(2.0 * math.pi * u[:, 1])
+
+
+def uniform_draws(seed, count: int, stream: int, maxval: int | None = None) -> tf.Tensor:
+    """One uniform scalar in (0, 1) per draw index 0..count-1, or an int in [0, maxval)."""
+    values = uniform_rows(seed, tf.range(count), (), stream)
     if maxval is None:
-        return tf.random.stateless_uniform((count,), pair, dtype=tf.float32)
-    return tf.random.stateless_uniform((count,), pair, maxval=maxval, dtype=tf.int32)
+        return values
+    return tf.minimum(tf.cast(values * maxval, tf.int32), maxval - 1)

@@ -1,0 +1,152 @@
+"""Cross-method invariants: every explainer goes through the same checks.
+
+New methods join by adding one entry to METHODS.
+"""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import toy_models
+
+import tfattr
+
+# name -> (factory(model, **kwargs) -> explainer, random?)
+METHODS = {
+    "saliency": (lambda m, **k: tfattr.Saliency(m, **k), False),
+    "saliency_signed": (lambda m, **k: tfattr.Saliency(m, abs=False, **k), False),
+    "input_x_gradient": (lambda m, **k: tfattr.InputXGradient(m, **k), False),
+    "integrated_gradients": (lambda m, **k: tfattr.IntegratedGradients(m, steps=7, **k), False),
+    "ig_gausslegendre_stack": (
+        lambda m, **k: tfattr.IntegratedGradients(
+            m, steps=3, method="gausslegendre", baseline=np.ones((2, 8, 8, 3), "f4") * [[[[0]]], [[[0.5]]]], **k
+        ),
+        False,
+    ),
+    "ig_uniform_baseline": (
+        lambda m, **k: tfattr.IntegratedGradients(m, steps=5, baseline="uniform", seed=1, **k),
+        False,
+    ),
+    "gradient_shap": (
+        lambda m, **k: tfattr.GradientShap(
+            m, samples=6, stddev=0.1, baselines=np.random.default_rng(0).normal(size=(3, 8, 8, 3)).astype("f4"), seed=1, **k
+        ),
+        True,
+    ),
+    "smoothgrad": (lambda m, **k: tfattr.SmoothGrad(m, samples=5, seed=1, **k), True),
+    "noise_tunnel_ig_vargrad": (
+        lambda m, **k: tfattr.NoiseTunnel(
+            tfattr.IntegratedGradients(m, steps=3, **k), kind="vargrad", samples=3, seed=1
+        ),
+        True,
+    ),
+    "noise_tunnel_saliency_sq": (
+        lambda m, **k: tfattr.NoiseTunnel(
+            tfattr.Saliency(m, **k), kind="smoothgrad_sq", samples=4, stddev=0.2, seed=1
+        ),
+        True,
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def model():
+    return toy_models.cnn("functional", seed=3)
+
+
+@pytest.fixture(scope="module")
+def x():
+    return np.random.default_rng(9).uniform(0, 1, size=(3, *toy_models.SHAPE)).astype("float32")
+
+
+def _explain(name, model, x, target, **kwargs):
+    factory, _ = METHODS[name]
+    return factory(model, **kwargs).explain(x, target=target)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_shapes_and_single_image(name, model, x):
+    attr = _explain(name, model, x, [0, 1, 2])
+    assert attr.shape == x.shape and attr.dtype == tf.float32
+    assert np.all(np.isfinite(attr))
+    single = _explain(name, model, x[1], 1)
+    assert single.shape == x.shape[1:]
+    np.testing.assert_allclose(single, attr[1], atol=1e-5)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_per_example_targets_equal_one_by_one_calls(name, model, x):
+    batched = _explain(name, model, x, [3, 0, 2]).numpy()
+    for i, t in enumerate([3, 0, 2]):
+        alone = _explain(name, model, x[i : i + 1], t).numpy()
+        np.testing.assert_allclose(alone[0], batched[i], atol=1e-5)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_default_target_is_the_top_class(name, model, x):
+    top = np.argmax(model(x).numpy(), axis=-1)
+    np.testing.assert_allclose(
+        _explain(name, model, x, None), _explain(name, model, x, top), atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_result_does_not_depend_on_batch_size(name, model, x):
+    results = [_explain(name, model, x, 1, batch_size=b).numpy() for b in (1, 4, 64)]
+    for other in results[1:]:
+        np.testing.assert_allclose(other, results[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_compiled_equals_eager(name, model, x):
+    compiled = _explain(name, model, x, [0, 1, 2], batch_size=5).numpy()
+    tf.config.run_functions_eagerly(True)
+    try:
+        eager = _explain(name, model, x, [0, 1, 2], batch_size=5).numpy()
+    finally:
+        tf.config.run_functions_eagerly(False)
+    np.testing.assert_allclose(eager, compiled, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_xla_equals_default(name, model, x):
+    default = _explain(name, model, x, [0, 1, 2]).numpy()
+    xla = _explain(name, model, x, [0, 1, 2], jit_compile=True).numpy()
+    np.testing.assert_allclose(xla, default, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", [n for n, (_, random) in METHODS.items() if random])
+def test_seeds_reproduce_and_differ(name, model, x):
+    factory, _ = METHODS[name]
+    explainer = factory(model)
+    first = explainer.explain(x, target=1).numpy()
+    np.testing.assert_array_equal(explainer.explain(x, target=1).numpy(), first)
+    np.testing.assert_array_equal(factory(model).explain(x, target=1).numpy(), first)
+    other = explainer.explain(x, target=1, seed=2).numpy()
+    assert np.abs(other - first).max() > 1e-4
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_no_retrace_for_same_shapes(name, model, x):
+    factory, _ = METHODS[name]
+    explainer = factory(model, batch_size=4)
+    explainer.explain(x, target=[0, 1, 2])
+    traces = explainer.engine.trace_count
+    explainer.explain(x + 0.1, target=[2, 1, 0])
+    explainer.explain(np.concatenate([x, x]), target=1)  # more images: same chunk shapes
+    assert explainer.engine.trace_count == traces
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_bad_inputs_are_rejected(name, model, x):
+    factory, _ = METHODS[name]
+    explainer = factory(model)
+    with pytest.raises(ValueError, match=r"target: class index 4 is out of range.*\[0, 3\]"):
+        explainer.explain(x, target=4)
+    bad = x.copy()
+    bad[0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="inputs: 1 values are NaN"):
+        explainer.explain(bad)
+    with pytest.raises(ValueError, match="model expects"):
+        explainer.explain(np.zeros((1, 9, 9, 3)))
+    with pytest.raises(TypeError, match="unknown option"):
+        explainer.explain(x, stepz=3)
