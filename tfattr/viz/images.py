@@ -1,0 +1,207 @@
+"""Pictures as arrays and files: the Grad-CAM overlay, PNG encoding, saving figures and arrays."""
+
+from __future__ import annotations
+
+import io
+import os
+import pathlib
+
+import matplotlib
+import matplotlib.image
+import numpy as np
+from matplotlib.figure import Figure
+
+from tfattr.viz.arrays import (
+    as_images,
+    as_maps,
+    check_choice,
+    normalize,
+    reduce_channels,
+    resize_maps,
+)
+
+
+def overlay(
+    heatmap,
+    image,
+    cmap: str = "jet",
+    alpha: float = 0.4,
+    reduce: str = "sum",
+    deprocess=None,
+    spec=None,
+) -> np.ndarray:
+    """The classic Grad-CAM picture: a colour-mapped heat map blended over the image.
+
+    ``out = (1 - alpha) * image + alpha * cmap(h)``, with ``h`` the map scaled to [0, 1] by its
+    own minimum and maximum (per image, as tf-explain). A constant map (e.g. an all-zero CAM)
+    scales to zeros instead of dividing by zero. Uses matplotlib colormaps, so no OpenCV.
+
+    Args:
+        heatmap: CAM ``(H, W)`` / ``(N, H, W)`` or pixel map ``(H, W, C)`` / ``(N, H, W, C)``
+            (channels reduced with ``reduce``); numpy or tf. Resized (bilinear) to the image
+            size when smaller, e.g. Grad-CAM with ``upsample=False``.
+        image: the image(s), ``(H, W, C)`` or ``(N, H, W, C)``; see ``deprocess``.
+        cmap: a matplotlib colormap name or object. Default ``"jet"`` (the Grad-CAM papers).
+        alpha: weight of the heat map, in [0, 1]; 0 returns the image itself.
+        reduce: channel reduction for pixel maps (see :func:`tfattr.viz.reduce_channels`).
+        deprocess: how to turn a preprocessed image back into RGB (a mode name such as
+            ``"caffe"``/``"tf"``, a function, or a ModelSpec); None if it is in [0, 1]/[0, 255].
+        spec: a ModelSpec-like object giving ``deprocess`` (alternative to ``deprocess``).
+
+    Returns:
+        uint8 RGB, ``(H, W, 3)`` for one image or ``(N, H, W, 3)`` for a batch.
+
+    Example:
+        >>> cam = tfattr.GradCAM(model).explain(x, target=3)
+        >>> tfattr.viz.save(tfattr.viz.overlay(cam, photo, alpha=0.4), "cam.png")
+    """
+    if not 0.0 <= float(alpha) <= 1.0:
+        raise ValueError(f"alpha: expected a number in [0, 1], got {alpha!r}.")
+    rgb = as_images(image, deprocess, spec)
+    maps, single = as_maps(heatmap, image_shape=tuple(np.shape(image)))
+    rgb, maps = broadcast_pair(rgb, maps)
+    values = reduce_channels(resize_maps(maps, rgb.shape[1:3]), reduce)
+    low = values.min(axis=(1, 2), keepdims=True)
+    span = values.max(axis=(1, 2), keepdims=True) - low
+    unit = np.divide(values - low, span, out=np.zeros_like(values), where=span > 0)
+    colormap = matplotlib.colormaps[cmap] if isinstance(cmap, str) else cmap
+    blended = (1.0 - alpha) * rgb + alpha * np.asarray(colormap(unit))[..., :3]
+    out = np.clip(np.rint(blended * 255.0), 0, 255).astype(np.uint8)
+    return out[0] if single and len(np.shape(image)) <= 3 else out
+
+
+def render(
+    values,
+    rgb=None,
+    method: str = "heat_map",
+    sign: str = "absolute_value",
+    outlier_perc: float = 2,
+    clip: str = "mass",
+    cmap=None,
+    alpha: float = 0.5,
+    scale: float | None = None,
+) -> tuple[np.ndarray, float]:
+    """One panel of :func:`tfattr.viz.visualize` as pixels, without a figure (for reports).
+
+    Args:
+        values: one reduced map ``(H, W)`` (see :func:`tfattr.viz.reduce_channels`).
+        rgb: the image as float RGB in [0, 1], ``(H, W, 3)`` (:func:`tfattr.viz.as_images`);
+            needed by every method but ``heat_map``.
+        method, sign, outlier_perc, clip, cmap, alpha, scale: as in :func:`tfattr.viz.visualize`.
+
+    Returns:
+        ``(pixels, scale)``: uint8 ``(H, W, 3)`` (``alpha_scaling``: ``(H, W, 4)``) and the
+        threshold that maps to full colour (0.0 for a map with nothing to show).
+
+    Example:
+        >>> pixels, scale = render(attr.sum(-1), photo / 255, method="blended_heat_map")
+    """
+    from tfattr.viz.figures import DEFAULT_CMAPS, METHODS
+
+    check_choice(method, "method", METHODS)
+    if method in ("masked_image", "alpha_scaling") and sign == "all":
+        raise ValueError(f"method={method!r} needs one sign, not 'all' (as in Captum).")
+    if rgb is None and method != "heat_map":
+        raise ValueError(f"method={method!r} needs the image.")
+    values = np.asarray(values, np.float64)
+    norm, scale = normalize(values, sign, outlier_perc, clip, scale)
+    if method == "original_image":
+        return to_uint8(rgb), scale
+    if method == "masked_image":
+        return to_uint8(rgb * norm[..., None]), scale
+    if method == "alpha_scaling":
+        return to_uint8(np.concatenate([rgb, norm[..., None]], axis=-1)), scale
+    chosen = DEFAULT_CMAPS[sign] if cmap is None else cmap
+    colormap = matplotlib.colormaps[chosen] if isinstance(chosen, str) else chosen
+    # The same colours as the figures: vmin..vmax is -1..1 for "all", 0..1 otherwise.
+    colours = np.asarray(colormap((norm + 1) / 2 if sign == "all" else norm))[..., :3]
+    if method == "blended_heat_map":
+        grey = np.repeat(rgb.mean(axis=-1, keepdims=True), 3, axis=-1)
+        colours = (1 - alpha) * grey + alpha * colours
+    return to_uint8(colours), scale
+
+
+def broadcast_pair(images: np.ndarray, maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs N images with N maps; one image is repeated for N maps."""
+    if images.shape[0] == maps.shape[0]:
+        return images, maps
+    if images.shape[0] == 1:
+        return np.repeat(images, maps.shape[0], axis=0), maps
+    raise ValueError(
+        f"attr and image: {maps.shape[0]} maps for {images.shape[0]} images; give one map per "
+        f"image (or a single image for several maps)."
+    )
+
+
+def to_uint8(array) -> np.ndarray:
+    """An image array as uint8: float in [0, 1] is scaled by 255, other values are clipped."""
+    array = np.asarray(array.numpy() if hasattr(array, "numpy") else array)
+    if array.dtype == np.uint8:
+        return array
+    if np.issubdtype(array.dtype, np.floating) and array.size and float(np.nanmax(array)) <= 1.0:
+        array = array * 255.0
+    return np.clip(np.rint(array), 0, 255).astype(np.uint8)
+
+
+def figure_to_array(fig: Figure, dpi: float | None = None) -> np.ndarray:
+    """Renders a figure to uint8 RGB ``(H, W, 3)``, with any backend (via an in-memory PNG)."""
+    rgba = matplotlib.image.imread(io.BytesIO(png_bytes(fig, dpi=dpi)), format="png")
+    return to_uint8(rgba[..., :3])
+
+
+def png_bytes(fig_or_array, dpi: float | None = None) -> bytes:
+    """PNG encoding of a figure (or ``(fig, ax)`` tuple) or of an image array."""
+    fig = _figure_of(fig_or_array)
+    buffer = io.BytesIO()
+    if fig is not None:
+        fig.savefig(buffer, format="png", dpi=dpi if dpi is not None else fig.dpi)
+    else:
+        array = to_uint8(fig_or_array)
+        if array.ndim == 3 and array.shape[-1] == 1:
+            array = array[..., 0]
+        if array.ndim not in (2, 3):
+            raise ValueError(
+                f"save: expected one image (H, W) or (H, W, 3|4), got shape {array.shape}; "
+                f"save the images of a batch one by one."
+            )
+        # Pillow (a matplotlib dependency) keeps RGB as RGB; matplotlib's imsave adds alpha.
+        from PIL import Image
+
+        Image.fromarray(array).save(buffer, format="png")
+    return buffer.getvalue()
+
+
+def save(fig_or_array, path, dpi: float | None = None) -> pathlib.Path:
+    """Writes a figure, a ``(fig, ax)`` pair or an image array to a PNG (or any matplotlib format).
+
+    Figures keep their size: a ``figsize`` of (w, h) inches at ``dpi`` gives ``w*dpi x h*dpi``
+    pixels. Arrays are written pixel for pixel (float in [0, 1] or uint8). Parent folders are
+    created.
+
+    Args:
+        fig_or_array: a matplotlib Figure, what :func:`visualize` returns, or an image array.
+        path: destination file; the extension picks the format for figures (arrays: PNG).
+        dpi: resolution for figures (default: the figure's own).
+
+    Returns:
+        The path written.
+
+    Example:
+        >>> tfattr.viz.save(tfattr.viz.visualize(attr, image), "attr.png")
+    """
+    path = pathlib.Path(os.fspath(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig = _figure_of(fig_or_array)
+    if fig is not None and path.suffix.lower() not in ("", ".png"):
+        fig.savefig(path, dpi=dpi if dpi is not None else fig.dpi)
+    else:
+        path.write_bytes(png_bytes(fig_or_array, dpi=dpi))
+    return path
+
+
+def _figure_of(value) -> Figure | None:
+    if isinstance(value, Figure):
+        return value
+    if isinstance(value, tuple) and value and isinstance(value[0], Figure):
+        return value[0]
+    return None
