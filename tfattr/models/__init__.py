@@ -1,0 +1,23 @@
+"""Real models: keras.applications presets, TF-Hub handles, SavedModels and Keras files.
+
+Example:
+    >>> spec = tfattr.models.load("mobilenet_v2")
+    >>> x = spec.preprocess(tfattr.data.load_image("cat.jpg", spec.input_size))
+    >>> attr = tfattr.IntegratedGradients(spec.model).explain(x, target=spec.class_id("tabby"))
+"""
+
+from tfattr.models.logits import logits_model
+from tfattr.models.preprocessing import Preprocess
+from tfattr.models.spec import ModelSpec
+from tfattr.models.zoo import HUB_PRESETS, KERAS_PRESETS, PRESETS, last_feature_map, load
+
+__all__ = [
+    "HUB_PRESETS",
+    "KERAS_PRESETS",
+    "PRESETS",
+    "ModelSpec",
+    "Preprocess",
+    "last_feature_map",
+    "load",
+    "logits_model",
+]
