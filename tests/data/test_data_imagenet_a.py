@@ -94,6 +94,9 @@ def test_accuracy_200_and_1000():
     assert data.predictions_200(logits).numpy().tolist() == [6, 11, 13, 22]
     assert data.predictions_1000(logits).numpy().tolist() == [0, 11, 13, 1]
     assert data.restrict_to_imagenet_a(logits).shape == (4, 200)
+    mask = data.imagenet_a_mask()
+    assert mask.sum() == 200 and np.flatnonzero(mask).tolist() == list(data.IMAGENET_A_CLASSES)
+    assert np.flatnonzero(data.imagenet_a_mask(1))[0] == 7
 
 
 def test_accuracy_with_the_background_offset():

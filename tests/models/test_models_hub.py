@@ -130,3 +130,10 @@ def test_unreachable_handle_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.delenv("TFHUB_MODEL_LOAD_FORMAT", raising=False)
     with pytest.raises(ValueError, match="could not (load|download) the TF-Hub model"):
         models.load("https://tfhub.dev/google/imagenet/mobilenet_v2_100_224/classification/5")
+
+
+def test_short_handle_that_is_also_a_missing_path(tmp_path, monkeypatch):
+    monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path / "empty_cache"))
+    monkeypatch.delenv("TFHUB_MODEL_LOAD_FORMAT", raising=False)
+    with pytest.raises(ValueError, match="No file or folder 'exports/classifier/3' exists"):
+        models.load("exports/classifier/3")

@@ -100,6 +100,21 @@ def restrict_to_imagenet_a(logits, label_offset: int = 0) -> tf.Tensor:
     return tf.gather(logits, _columns(label_offset), axis=-1)
 
 
+def imagenet_a_mask(label_offset: int = 0, num_classes: int | None = None) -> np.ndarray:
+    """Boolean mask over model outputs, True at the 200 ImageNet-A classes.
+
+    Args:
+        label_offset: the model output index of ImageNet class 0.
+        num_classes: mask length (default ``1000 + label_offset``).
+
+    Returns:
+        A bool array ``(num_classes,)``; e.g. ``np.where(mask, logits, -np.inf)`` masks logits.
+    """
+    mask = np.zeros(num_classes or 1000 + label_offset, bool)
+    mask[_columns(label_offset)] = True
+    return mask
+
+
 def predictions_200(logits, label_offset: int = 0) -> tf.Tensor:
     """Model output index of the best of the 200 ImageNet-A classes, int64 ``(N,)``."""
     best = tf.argmax(restrict_to_imagenet_a(logits, label_offset), axis=-1)

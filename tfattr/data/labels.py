@@ -66,10 +66,16 @@ def _read_class_index(path: pathlib.Path) -> tuple[str, ...] | None:
     return tuple(index[str(i)][1] for i in range(1000))
 
 
+# Keras homes where the download already failed in this process: offline, each try costs seconds.
+_FAILED_DOWNLOADS: set[pathlib.Path] = set()
+
+
 def _download_class_index(home: pathlib.Path) -> pathlib.Path | None:
     """Downloads the class index into Keras' cache; None when offline or the download fails."""
     import keras
 
+    if home in _FAILED_DOWNLOADS:
+        return None
     try:
         return pathlib.Path(
             keras.utils.get_file(
@@ -81,6 +87,7 @@ def _download_class_index(home: pathlib.Path) -> pathlib.Path | None:
             )
         )
     except Exception as error:  # any network failure means "use the offline fallback"
+        _FAILED_DOWNLOADS.add(home)
         log.warning(
             "ImageNet class names unavailable (%s); using WordNet ids. Place %s in %s for names.",
             str(error).splitlines()[0] if str(error) else type(error).__name__,

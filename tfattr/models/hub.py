@@ -37,10 +37,17 @@ def is_saved_model_dir(path) -> bool:
     return path.is_dir() and (path / "saved_model.pb").is_file()
 
 
-def load_hub(handle: str):
-    """``hub.load(handle)``, with an error that says what to do when it cannot be fetched."""
+def load_hub(handle: str, given: str | None = None):
+    """``hub.load(handle)``, with an error that says what to do when it cannot be fetched.
+
+    Args:
+        handle: a URL handle or a local SavedModel folder.
+        given: what the user wrote, when it was completed into `handle` (a short handle that
+            might also have been meant as a missing local path).
+    """
     import tensorflow_hub as hub
 
+    path_hint = f" No file or folder {given!r} exists either." if given and given != handle else ""
     try:
         return hub.load(handle)
     except (OSError, ValueError, tf.errors.OpError) as error:
@@ -48,41 +55,16 @@ def load_hub(handle: str):
         raise ValueError(
             f"name_or_path: could not load the TF-Hub model {handle!r} ({_first_line(error)}). "
             f"Offline, download it elsewhere and pass its SavedModel folder, or place it in "
-            f"{cache}/<sha1 of the handle>/ (TFHUB_CACHE_DIR)."
+            f"{cache}/<sha1 of the handle>/ (TFHUB_CACHE_DIR).{path_hint}"
         ) from None
     except Exception as error:  # urllib and socket errors when offline
         raise ValueError(
             f"name_or_path: could not download the TF-Hub model {handle!r} "
             f"({type(error).__name__}: {_first_line(error)}). Check the network, or pass a local "
-            f"SavedModel folder."
+            f"SavedModel folder.{path_hint}"
         ) from None
 
 
 def _first_line(error) -> str:
     text = str(error)
     return text.splitlines()[0] if text else type(error).__name__
-
-
-def signature_shapes(obj) -> tuple[tuple | None, tuple | None]:
-    """``(input shape, output shape)`` of a loaded SavedModel's call, as lists; None if unknown."""
-    functions = []
-    call = obj.__call__ if callable(obj) else None
-    if hasattr(call, "concrete_functions"):
-        functions = list(call.concrete_functions)
-    elif "serving_default" in getattr(obj, "signatures", {}):
-        functions = [obj.signatures["serving_default"]]
-    for fn in functions:
-        inputs = [
-            s
-            for s in tf.nest.flatten(fn.structured_input_signature)
-            if isinstance(s, tf.TensorSpec)
-        ]
-        outputs = [
-            s
-            for s in tf.nest.flatten(fn.structured_outputs)
-            if isinstance(s, tf.TensorSpec | tf.Tensor)
-        ]
-        if len(inputs) == 1 and inputs[0].shape.rank == 4:
-            out = tuple(outputs[0].shape.as_list()) if len(outputs) == 1 else None
-            return tuple(inputs[0].shape.as_list()), out
-    return None, None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import pathlib
 
@@ -12,8 +11,6 @@ from tfattr.data.images import as_size
 from tfattr.models import hub, weights_file
 from tfattr.models.preprocessing import Preprocess, as_preprocess
 from tfattr.models.spec import ModelSpec
-
-log = logging.getLogger("tfattr")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,7 +103,7 @@ def load(
         return _load_path(path, size, safe_mode, build_options, overrides)
     if hub.is_hub_handle(name):
         handle = hub.full_handle(name)
-        return _load_saved_model(handle, hub.load_hub(handle), size, "unit", overrides)
+        return _load_saved_model(handle, hub.load_hub(handle, name), size, "unit", overrides)
     raise ValueError(
         f"name_or_path: {name!r} is not a known model ({', '.join(PRESETS)}), not a TF-Hub "
         f"handle (https://... or publisher/.../version), and no file or folder exists at that "
@@ -244,14 +241,12 @@ def keras_spec(
 
 
 def _load_saved_model(name: str, obj, size, mode: str, overrides, default=224) -> ModelSpec:
-    in_shape, out_shape = hub.signature_shapes(obj)
+    adapter = ModelAdapter(obj, output="raw")
     if size is None:
-        height, width = (in_shape[1], in_shape[2]) if in_shape else (None, None)
+        height, width = (adapter.input_shape or (None, None))[:2]
         size = (int(height or default), int(width or default))
-    if out_shape and out_shape[-1] is not None and len(out_shape) == 2:
-        num_classes = int(out_shape[-1])
-    else:  # no static output shape: one probing forward pass
-        num_classes = ModelAdapter(obj, output="raw").num_classes((*size, 3))
+    # Signatures rarely state the number of outputs: one probing forward pass tells.
+    num_classes = adapter.num_classes((*size, 3))
     return _spec(name, obj, size, num_classes, None, True, mode, overrides)
 
 
