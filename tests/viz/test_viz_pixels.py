@@ -189,6 +189,10 @@ def test_preprocessed_images_are_shown_correctly(rng):
     class SpecWithFunction:
         deprocess = staticmethod(viz.deprocess_tf)
 
+    class ZooSpec:  # tfattr.models.ModelSpec: preprocess=Preprocess(mode)
+        preprocess = type("Preprocess", (), {"mode": "torch"})()
+
+    np.testing.assert_allclose(viz.as_images(torch, spec=ZooSpec())[0], photo / 255, atol=1e-6)
     shown = viz.as_images(caffe, spec=Spec())
     np.testing.assert_allclose(shown[0], photo / 255, atol=1e-6)
     shown = viz.as_images(tf.constant(photo / 127.5 - 1), deprocess=SpecWithFunction())

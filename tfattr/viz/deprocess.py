@@ -2,9 +2,10 @@
 
 Attributions are computed on the preprocessed tensor (``shared/DESIGN.md``: explain what the
 model sees); to draw them over the image we need it back in displayable RGB. The inverses of
-Keras' three ``preprocess_input`` modes are here, plus ``[0, 1]`` (TF-Hub models), so that
-``tfattr.models`` can reuse them: a ``ModelSpec`` may carry a ``deprocess`` callable or just the
-name of its ``preprocessing``.
+Keras' three ``preprocess_input`` modes are here, plus ``[0, 1]`` (TF-Hub models), under the
+mode names of ``tfattr.models.Preprocess`` (``caffe``, ``tf``, ``torch``, ``unit``, ``none``), so
+that a ``ModelSpec`` is enough to display its inputs: its ``preprocess.mode`` names the inverse
+(a spec may also carry its own ``deprocess`` callable).
 
 Every function takes an array-like (numpy or tf) of shape ``(..., H, W, 3)`` and returns uint8 RGB.
 """
@@ -108,8 +109,8 @@ def resolve_deprocess(deprocess=None, spec=None) -> Callable[[np.ndarray], np.nd
     Args:
         deprocess: None, a mode name (see :func:`get_deprocess`), a callable, or a spec-like
             object (below). Takes precedence over ``spec``.
-        spec: a ``tfattr.models.ModelSpec`` or any object with a callable ``deprocess``
-            attribute or a ``preprocessing`` mode name.
+        spec: a ``tfattr.models.ModelSpec`` (its ``preprocess.mode``), or any object with a
+            callable ``deprocess`` attribute or a ``preprocessing`` mode name.
 
     Returns:
         A callable, or None when neither argument says anything (images are then shown as they
@@ -123,7 +124,11 @@ def resolve_deprocess(deprocess=None, spec=None) -> Callable[[np.ndarray], np.nd
         own = getattr(source, "deprocess", None)
         if callable(own):
             return own
+        # A spec names its preprocessing: ``preprocessing="caffe"`` or ``preprocess=Preprocess(
+        # "caffe")`` (tfattr.models.ModelSpec), whose ``mode`` names the inverse to use here.
         name = getattr(source, "preprocessing", None)
+        if not isinstance(name, str):
+            name = getattr(getattr(source, "preprocess", None), "mode", None)
         if isinstance(name, str):
             return get_deprocess(name)
         if callable(source):
