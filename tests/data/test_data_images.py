@@ -81,6 +81,7 @@ def test_image_folder_layouts(tmp_path):
         _write(own / name / "x.png", pixels, "png")
     _, labels = next(iter(data.image_folder(own, 8, label_offset=1)))
     assert labels.numpy().tolist() == [0, 1]  # sorted folder positions, no offset
+    assert data.folder_labels(own)[1:] == ([0, 1], ["cat", "dog"])
 
     flat = tmp_path / "flat"
     flat.mkdir()

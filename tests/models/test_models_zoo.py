@@ -1,5 +1,6 @@
 """tfattr.models: presets, the real pretrained MobileNet, Keras files, logits_model, ModelSpec."""
 
+import csv
 import importlib
 import shutil
 
@@ -50,6 +51,14 @@ def test_real_mobilenet_top5_on_sample_photos(imagenet_assets, keras_home):
     top5 = np.argsort(-scores, axis=1)[:, :5]
     hits = int((top5 == labels.numpy()[:, None]).any(axis=1).sum())
     assert hits >= 30, f"top-5 contains the true class for only {hits} of 50 photos"
+
+    # The "crop" resize policy is the one the reference predictions were measured with (shorter
+    # side to 128 / 0.875, centre crop): top-1 agrees on 49 of 50 photos here.
+    with open(imagenet_assets / "sample_images_mobilenet_0.25_128_predictions.tsv") as f:
+        reference = list(csv.DictReader(f, delimiter="\t"))
+    assert [int(r["class_index"]) for r in reference] == labels.numpy().tolist()
+    agree = sum(int(r["top1_index"]) == int(t) for r, t in zip(reference, top5[:, 0], strict=True))
+    assert agree >= 45, f"top-1 agrees with the reference predictions on only {agree} of 50"
 
     # Class names from the Keras class index in KERAS_HOME; targets by name.
     assert spec.class_names[0] == "tench" and len(spec.class_names) == 1000
@@ -235,6 +244,13 @@ def test_load_errors_name_the_fix(tmp_path):
         models.load(keras.Sequential())
     with pytest.raises(ValueError, match="input_size"):
         models.load("mobilenet", weights=None, input_size=0)
+    with pytest.raises(ValueError, match="weights: None applies to the keras.applications"):
+        models.load(tmp_path, weights=None)
+    with pytest.raises(TypeError, match=r"unexpected options \['alpha'\]"):
+        models.load("inception_v1", alpha=0.5)
+    (tmp_path / "broken.h5").write_bytes(b"not hdf5")
+    with pytest.raises(ValueError, match="not a readable HDF5 file"):
+        models.load(tmp_path / "broken.h5")
 
 
 def test_class_lookup_by_name_wnid_and_index(keras_home):

@@ -19,7 +19,13 @@ from tfattr.data.imagenet_a import (
     restrict_to_imagenet_a,
     to_model_labels,
 )
-from tfattr.data.images import RESIZE_POLICIES, image_folder, load_image, resize_image
+from tfattr.data.images import (
+    RESIZE_POLICIES,
+    folder_labels,
+    image_folder,
+    load_image,
+    resize_image,
+)
 from tfattr.data.labels import imagenet_class_names, imagenet_wnids
 from tfattr.data.tfds_loader import tfds_dataset
 
@@ -29,6 +35,7 @@ __all__ = [
     "accuracy_1000",
     "accuracy_200",
     "evaluate_imagenet_a",
+    "folder_labels",
     "image_folder",
     "imagenet_a",
     "imagenet_a_mask",

@@ -135,7 +135,19 @@ def _image_files(folder: pathlib.Path) -> list[pathlib.Path]:
 
 
 def folder_labels(path) -> tuple[list[str], list[int], list[str]]:
-    """Files, labels and class names of an image folder (see :func:`image_folder`)."""
+    """Files, labels and class names of an image folder (layouts: see :func:`image_folder`).
+
+    Args:
+        path: the folder.
+
+    Returns:
+        ``(files, labels, class_names)``: sorted file paths, their labels (ImageNet-1k indices
+        for WordNet-id classes, else positions in ``class_names``; -1 when unknown), and the
+        class folder names (or WordNet ids of a flat folder).
+
+    Example:
+        >>> files, labels, classes = tfattr.data.folder_labels("photos/")
+    """
     root = pathlib.Path(os.fspath(path))
     if not root.is_dir():
         raise ValueError(f"path: {str(root)!r} is not a folder of images.")
@@ -188,7 +200,8 @@ def image_folder(
     Layouts: ``<path>/<class>/<image>`` (labels are the positions of the class folders in sorted
     order), ImageNet-style ``<path>/<wnid>/<image>`` (labels are ImageNet-1k indices), or a flat
     folder whose files start with a WordNet id (``n01440764_tench.JPEG``: ImageNet indices too);
-    any other flat folder gets label -1.
+    any other flat folder gets label -1. :func:`folder_labels` lists the files, labels and class
+    names without reading any image.
 
     Args:
         path: the folder.
@@ -196,7 +209,7 @@ def image_folder(
         preprocess: None (yield uint8 images) or a function applied to each resized uint8 batch,
             e.g. ``spec.preprocess``.
         batch_size: images per batch.
-        resize: resize policy, ``"crop"``, ``"pad"`` or ``"stretch"`` (see :func:`resize`).
+        resize: resize policy, ``"crop"``, ``"pad"`` or ``"stretch"`` (see :func:`resize_image`).
         crop_fraction: for ``"crop"``, the kept fraction of the shorter side.
         label_offset: added to ImageNet labels (``spec.label_offset``: 1 for 1001-class models).
 

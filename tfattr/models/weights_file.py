@@ -29,8 +29,14 @@ def is_full_model_h5(path) -> bool:
     """Whether an ``.h5`` file stores a whole model (config + weights), not weights only."""
     import h5py
 
-    with h5py.File(path, "r") as f:
-        return "model_config" in f.attrs
+    try:
+        with h5py.File(path, "r") as f:
+            return "model_config" in f.attrs
+    except OSError as error:
+        raise ValueError(
+            f"name_or_path: {str(path)!r} is not a readable HDF5 file ({error}); pass a Keras "
+            f".h5/.keras file, a SavedModel folder or a preset name."
+        ) from None
 
 
 def _kernel_shape(f, layer: str) -> tuple[int, ...] | None:

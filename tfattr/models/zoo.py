@@ -95,10 +95,20 @@ def load(
     key = name.lower()
     if key in KERAS_PRESETS:
         return _load_preset(key, weights, size, build_options, overrides)
+    if weights != "imagenet":  # only keras.applications presets are built around a weight file
+        raise ValueError(
+            f"weights: {weights!r} applies to the keras.applications presets "
+            f"({', '.join(KERAS_PRESETS)}) only; {name!r} brings its own weights."
+        )
+    path = pathlib.Path(name)
+    if build_options and not (path.is_file() and path.suffix.lower() in (".h5", ".hdf5")):
+        raise TypeError(
+            f"load: unexpected options {sorted(build_options)}; constructor options apply to "
+            f"keras.applications presets and their .h5 weight files only."
+        )
     if key in HUB_PRESETS:
         handle, mode, default = HUB_PRESETS[key]
         return _load_saved_model(handle, hub.load_hub(handle), size, mode, overrides, default)
-    path = pathlib.Path(name)
     if path.exists():
         return _load_path(path, size, safe_mode, build_options, overrides)
     if hub.is_hub_handle(name):
