@@ -119,10 +119,13 @@ def test_class_names_with_the_keras_index(hub_like_dir, imagenet_assets, tmp_pat
     assert hub_names[TABBY + 1] == "tabby" and hub_names[0] == "background"
 
 
-def test_opaque_model_has_no_logits_copy(hub_like_dir):
+def test_opaque_model_has_no_logits_copy_and_no_cam(hub_like_dir):
     spec = models.load(hub_like_dir)
     with pytest.raises(tfattr.OpaqueModelError, match="already return logits"):
         models.logits_model(spec.model)
+    if hasattr(tfattr, "GradCAM"):  # spec.opaque says it: no inner layers for Grad-CAM
+        with pytest.raises(tfattr.OpaqueModelError):
+            tfattr.GradCAM(spec.model).explain(_red_images(1), target=1)
 
 
 def test_unreachable_handle_says_what_to_do(tmp_path, monkeypatch):
