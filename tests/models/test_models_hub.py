@@ -140,3 +140,18 @@ def test_short_handle_that_is_also_a_missing_path(tmp_path, monkeypatch):
     monkeypatch.delenv("TFHUB_MODEL_LOAD_FORMAT", raising=False)
     with pytest.raises(ValueError, match="No file or folder 'exports/classifier/3' exists"):
         models.load("exports/classifier/3")
+
+
+def test_keras_export_folder_through_its_serving_signature(tmp_path):
+    import keras
+
+    inputs = keras.Input((SIZE, SIZE, 3))
+    features = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(3, 3)(inputs))
+    keras.Model(inputs, keras.layers.Dense(5)(features)).export(
+        str(tmp_path / "exported"), verbose=False
+    )
+    spec = models.load(tmp_path / "exported", class_names=list("abcde"))
+    assert spec.opaque and spec.num_classes == 5 and spec.input_size == (SIZE, SIZE)
+    assert spec.class_id("c") == 2 and spec.label_offset == 0
+    attr = tfattr.Saliency(spec.model).explain(spec.preprocess(_red_images()), target=2)
+    assert attr.shape == (2, SIZE, SIZE, 3) and float(tf.reduce_sum(attr)) > 0

@@ -31,6 +31,8 @@ class ModelSpec:
         cam_layer: name of the default Grad-CAM layer, or None (opaque models).
         opaque: whether the model exposes no layers (only pure-gradient methods apply).
         imagenet: whether the outputs are the ImageNet-1k classes (after the offset).
+        names: explicit class names, one per output (otherwise ImageNet's, looked up lazily);
+            read them through :attr:`class_names`.
 
     Example:
         >>> spec = tfattr.models.load("mobilenet_v2")
