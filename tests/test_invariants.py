@@ -3,6 +3,7 @@
 New methods join by adding one entry to METHODS.
 """
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -39,6 +40,19 @@ METHODS = {
         ),
         True,
     ),
+    "guided_backprop": (lambda m, **k: tfattr.GuidedBackprop(m, **k), False),
+    "deeplift": (lambda m, **k: tfattr.DeepLift(m, baseline="blur", **k), False),
+    "deeplift_shap": (
+        lambda m, **k: tfattr.DeepLiftShap(
+            m, baselines=np.random.default_rng(1).uniform(size=(3, 8, 8, 3)).astype("f4"), **k
+        ),
+        False,
+    ),
+    "gradcam": (lambda m, **k: tfattr.GradCAM(m, relu=False, **k), False),
+    "gradcam_layer_resolution": (lambda m, **k: tfattr.GradCAM(m, upsample=False, **k), False),
+    "gradcam_plus_plus": (lambda m, **k: tfattr.GradCAMPlusPlus(m, layer="conv", **k), False),
+    "guided_gradcam": (lambda m, **k: tfattr.GuidedGradCAM(m, **k), False),
+    "occlusion": (lambda m, **k: tfattr.Occlusion(m, window=(3, 3), stride=(2, 2), **k), False),
     "noise_tunnel_saliency_sq": (
         lambda m, **k: tfattr.NoiseTunnel(
             tfattr.Saliency(m, **k), kind="smoothgrad_sq", samples=4, stddev=0.2, seed=1
@@ -63,13 +77,21 @@ def _explain(name, model, x, target, **kwargs):
     return factory(model, **kwargs).explain(x, target=target)
 
 
+def expected_shape(name, x):
+    if name == "gradcam_layer_resolution":
+        return (x.shape[0], 6, 6)  # the conv layer's resolution
+    if name.startswith("gradcam"):
+        return x.shape[:3]
+    return x.shape
+
+
 @pytest.mark.parametrize("name", METHODS)
 def test_shapes_and_single_image(name, model, x):
     attr = _explain(name, model, x, [0, 1, 2])
-    assert attr.shape == x.shape and attr.dtype == tf.float32
+    assert attr.shape == expected_shape(name, x) and attr.dtype == tf.float32
     assert np.all(np.isfinite(attr))
     single = _explain(name, model, x[1], 1)
-    assert single.shape == x.shape[1:]
+    assert single.shape == expected_shape(name, x)[1:]
     np.testing.assert_allclose(single, attr[1], atol=1e-5)
 
 
@@ -150,3 +172,28 @@ def test_bad_inputs_are_rejected(name, model, x):
         explainer.explain(np.zeros((1, 9, 9, 3)))
     with pytest.raises(TypeError, match="unknown option"):
         explainer.explain(x, stepz=3)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_user_model_is_unchanged_also_after_a_failure(name, x):
+    model = toy_models.cnn("nested", seed=4)
+    before = model(x).numpy()
+    factory, _ = METHODS[name]
+    factory(model).explain(x, target=1)
+    explainer = factory(model)
+
+    forward, calls = explainer.adapter._forward, []
+
+    def broken(images):  # the probe passes; the method's own forward passes fail midway
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("device lost")
+        return forward(images)
+
+    explainer.adapter._forward = broken
+    with pytest.raises(RuntimeError, match="device lost"):
+        explainer.explain(x, target=1)
+    for layer in model._flatten_layers():
+        assert "call" not in vars(layer), layer.name
+    np.testing.assert_array_equal(model(x).numpy(), before)
+    assert model.get_layer("base").get_layer("conv").activation is keras.activations.relu

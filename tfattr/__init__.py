@@ -9,10 +9,18 @@ Example:
 from tfattr.core import Explainer, ModelAdapter, adapt
 from tfattr.errors import LayerNotFoundError, ModelError, OpaqueModelError, TfattrError
 from tfattr.methods import (
+    Activations,
+    DeepLift,
+    DeepLiftShap,
+    GradCAM,
+    GradCAMPlusPlus,
     GradientShap,
+    GuidedBackprop,
+    GuidedGradCAM,
     InputXGradient,
     IntegratedGradients,
     NoiseTunnel,
+    Occlusion,
     Saliency,
     SmoothGrad,
 )
@@ -20,7 +28,15 @@ from tfattr.methods import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Activations",
+    "DeepLift",
+    "DeepLiftShap",
     "Explainer",
+    "GradCAM",
+    "GradCAMPlusPlus",
+    "GuidedBackprop",
+    "GuidedGradCAM",
+    "Occlusion",
     "GradientShap",
     "InputXGradient",
     "IntegratedGradients",

@@ -117,9 +117,10 @@ def overridden_calls(overrides: dict[Any, Override]) -> Iterator[None]:
     try:
         for layer, override in overrides.items():
             had_own = "call" in vars(layer)
-            saved.append((layer, had_own, vars(layer).get("call")))
-            own_call = layer.call
-            object.__setattr__(layer, "call", override(own_call))
+            replacement = override(layer.call)  # may raise: nothing changed for this layer yet
+            previous = vars(layer).get("call")
+            object.__setattr__(layer, "call", replacement)
+            saved.append((layer, had_own, previous))
         yield
     finally:
         for layer, had_own, previous in reversed(saved):

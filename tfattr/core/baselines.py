@@ -146,3 +146,11 @@ def mean_baseline_scores(engine, baselines: Baselines, targets: tf.Tensor) -> tf
         return tf.reduce_mean(tf.gather(scores, targets, axis=2, batch_dims=1), axis=1)
     picked = tf.gather(scores, targets, axis=1)  # (K, N)
     return tf.reduce_mean(picked, axis=0)
+
+
+def convergence_delta(engine, x, attributions, targets, baselines: Baselines) -> tf.Tensor:
+    """Completeness error per image: ``sum(attr) - (F(x) - mean_k F(b_k))``."""
+    at_input = engine.target_scores(x, targets)
+    at_baseline = mean_baseline_scores(engine, baselines, targets)
+    total = tf.reduce_sum(attributions, axis=list(range(1, attributions.shape.rank)))
+    return total - (at_input - at_baseline)

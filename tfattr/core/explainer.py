@@ -46,7 +46,10 @@ class Explainer(abc.ABC):
         progress: bool | None = None,
         **options,
     ):
-        self.adapter = ModelAdapter(model, output=output, output_index=output_index)
+        if isinstance(model, ModelAdapter):  # an explainer built on another's adapter
+            self.adapter = model
+        else:
+            self.adapter = ModelAdapter(model, output=output, output_index=output_index)
         self.engine = GradientEngine(
             self.adapter,
             batch_size=check_positive_int(batch_size, "batch_size"),

@@ -95,13 +95,10 @@ class IntegratedGradients(GradientExplainer):
         )
 
     def attribute(self, x, targets, options):
-        if not options["return_convergence_delta"]:
-            return super().attribute(x, targets, options)
-        scores = self.engine.scores(x)
-        if targets is None:
-            targets = tf.argmax(scores, axis=-1, output_type=tf.int32)
+        if targets is None and options["return_convergence_delta"]:
+            targets = self.top_classes(x)
         attributions = super().attribute(x, targets, options)
-        at_input = tf.gather(scores, targets, axis=1, batch_dims=1)
-        at_baseline = base.mean_baseline_scores(self.engine, self.baselines(x, options), targets)
-        total = tf.reduce_sum(attributions, axis=list(range(1, attributions.shape.rank)))
-        return attributions, total - (at_input - at_baseline)
+        if not options["return_convergence_delta"]:
+            return attributions
+        baselines = self.baselines(x, options)
+        return attributions, base.convergence_delta(self.engine, x, attributions, targets, baselines)

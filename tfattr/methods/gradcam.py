@@ -1,0 +1,140 @@
+"""The Grad-CAM family: Grad-CAM, Grad-CAM++ and Guided Grad-CAM."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from tfattr.core import layers
+from tfattr.core.engine import Plan
+from tfattr.core.explainer import GradientExplainer
+from tfattr.core.inputs import check_choice
+
+INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "gaussian")
+
+
+class GradCAM(GradientExplainer):
+    """Grad-CAM: ``ReLU(sum_k alpha_k A^k)`` with ``alpha_k`` the spatial mean of ``dF/dA^k``.
+
+    ``A`` is the output of a convolutional layer (default: the last layer with a 4-D output,
+    searched into nested models; the choice is logged). The map is upsampled to the input size
+    (bilinear by default) unless ``upsample=False``. On a conv -> global average pooling -> dense
+    network it equals Zhou et al.'s CAM divided by the number of positions.
+
+    Args:
+        layer: a layer name (searched at any depth), a path ``"base/conv"``, a layer object, or
+            None for the default.
+        upsample: resize the map to the input's H x W (default True).
+        interpolation: ``tf.image.resize`` method for the upsampling (default ``bilinear``).
+        relu: apply the ReLU (default True); False keeps negative evidence.
+
+    Returns from ``explain``: ``(N, H, W)`` float32 maps (``(N, h, w)`` without upsampling).
+
+    Example:
+        >>> cam = tfattr.GradCAM(model, layer="block5_conv3").explain(images, target=281)
+
+    Reference: Selvaraju et al., "Grad-CAM: Visual Explanations from Deep Networks via
+    Gradient-based Localization", ICCV 2017.
+    """
+
+    defaults = {"layer": None, "upsample": True, "interpolation": "bilinear", "relu": True}
+
+    def check_options(self, options):
+        layers.require_layers(self.adapter, type(self).__name__)
+        check_choice(options["interpolation"], "interpolation", INTERPOLATIONS)
+        for name in ("upsample", "relu"):
+            if not isinstance(options[name], bool):
+                raise TypeError(f"{name}: expected True or False, got {options[name]!r}.")
+        if options["layer"] is not None:
+            layers.find_layer(self.model, options["layer"])
+
+    def layer(self, x, options):
+        """The layer object this call explains."""
+        if options["layer"] is None:
+            return layers.default_cam_layer(self.adapter, tuple(x.shape[1:]))
+        return layers.find_layer(self.model, options["layer"])[1]
+
+    @staticmethod
+    def weights(activations, grads):
+        """Per-channel weights ``(B, K)``: the spatial mean of the gradients."""
+        return tf.reduce_mean(grads, axis=(1, 2))
+
+    def plan(self, x, options):
+        layer = self.layer(x, options)
+        size = tuple(x.shape[1:3])
+        weights = self.weights
+
+        def attribute(points, targets, coef, adapter):
+            activations, grads = layers.layer_gradients(adapter, points, targets, layer)
+            if activations.shape.rank != 4:
+                raise ValueError(
+                    f"layer: {layer.name!r} outputs shape {tuple(activations.shape)}; Grad-CAM "
+                    f"needs a 4-D (N, H, W, C) feature map. Pick a convolutional layer."
+                )
+            cam = tf.einsum("bhwk,bk->bhw", activations, weights(activations, grads))
+            if options["relu"]:
+                cam = tf.nn.relu(cam)
+            if options["upsample"]:
+                cam = tf.image.resize(cam[..., None], size, method=options["interpolation"])
+                cam = cam[..., 0]
+            return cam
+
+        return Plan(
+            points=1,
+            make_rows=lambda x_rows, rows, tensors: (x_rows, None),
+            key=(type(self).__name__, id(layer), options["upsample"], options["interpolation"],
+                 options["relu"]),
+            attribute=attribute,
+            argmax_targets=True,
+        )
+
+
+class GradCAMPlusPlus(GradCAM):
+    """Grad-CAM++: channel weights from positive gradients, weighted per position.
+
+    ``w_k = sum_ij a_ij^k ReLU(g_ij^k)`` with ``a_ij^k = g^2 / (2 g^2 + sum_ab A_ab^k g^3)``
+    (``g = dF/dA``; the closed form of the paper with the exponential of the score, whose
+    constant factor is dropped), and 0 where the denominator vanishes. Same options as
+    :class:`GradCAM`.
+
+    Example:
+        >>> cam = tfattr.GradCAMPlusPlus(model).explain(images, target=281)
+
+    Reference: Chattopadhyay et al., "Grad-CAM++: Improved Visual Explanations for Deep
+    Convolutional Networks", WACV 2018.
+    """
+
+    @staticmethod
+    def weights(activations, grads):
+        squared = tf.square(grads)
+        denominator = 2.0 * squared + tf.reduce_sum(activations, (1, 2), keepdims=True) * (
+            squared * grads
+        )
+        safe = tf.where(tf.abs(denominator) > 1e-12, denominator, tf.ones_like(denominator))
+        alphas = tf.where(tf.abs(denominator) > 1e-12, squared / safe, tf.zeros_like(squared))
+        return tf.reduce_sum(alphas * tf.nn.relu(grads), axis=(1, 2))
+
+
+class GuidedGradCAM(GradCAM):
+    """Guided Grad-CAM: Guided Backprop times the upsampled Grad-CAM map, per channel.
+
+    Returns ``(N, H, W, C)`` like the pixel methods. Options as :class:`GradCAM` (the map is
+    always upsampled).
+
+    Example:
+        >>> attr = tfattr.GuidedGradCAM(model, layer="block5_conv3").explain(images, target=281)
+
+    Reference: Selvaraju et al., "Grad-CAM", ICCV 2017, section 3.2.
+    """
+
+    def __init__(self, model, **kwargs):
+        from tfattr.methods.guided_backprop import GuidedBackprop
+
+        super().__init__(model, **kwargs)
+        self.guided = GuidedBackprop(self.adapter)
+        self.guided.engine = self.engine  # one engine: shared batch size, compiled-step cache
+
+    def attribute(self, x, targets, options):
+        if targets is None:
+            targets = self.top_classes(x)
+        cam = super().attribute(x, targets, {**options, "upsample": True})
+        return self.guided.attribute(x, targets, self.guided.options) * cam[..., None]

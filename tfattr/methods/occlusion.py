@@ -1,0 +1,117 @@
+"""Occlusion (Zeiler & Fergus 2014): how much the target score drops when a window is hidden."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from tfattr.core.engine import Plan
+from tfattr.core.explainer import GradientExplainer
+
+
+def _pair_or_triple(value, name):
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = (value, value)
+    try:
+        value = tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: expected (h, w) or (h, w, c) ints, got {value!r}.") from None
+    if len(value) not in (2, 3) or min(value) < 1:
+        raise ValueError(f"{name}: expected 2 or 3 positive ints (h, w[, c]), got {value!r}.")
+    return value
+
+
+class Occlusion(GradientExplainer):
+    """Score drop ``F(x) - F(x with a window replaced by baseline)``, averaged per element.
+
+    Windows of ``window`` pixels (all channels, or ``(h, w, c)`` to slide over channels too) are
+    placed every ``stride`` pixels, at positions ``0, s, 2s, ...`` up to the last one that still
+    overlaps the image (windows at the border are cut off), as Captum. Each element's attribution
+    is the mean drop over the windows that cover it. Forward passes only; the occluded copies
+    are built on the device, ``batch_size`` at a time.
+
+    Args:
+        window: ``(h, w)`` or ``(h, w, c)``; an int means a square. Default (8, 8).
+        stride: same form as ``window``. Default (4, 4).
+        baseline: the value hidden windows take (a scalar, or a tensor broadcastable to one
+            image). Default 0.
+
+    Example:
+        >>> attr = tfattr.Occlusion(model, window=(16, 16), stride=(8, 8)).explain(images, 3)
+
+    Reference: Zeiler & Fergus, "Visualizing and Understanding Convolutional Networks",
+    ECCV 2014.
+    """
+
+    defaults = {"window": (8, 8), "stride": (4, 4), "baseline": 0.0}
+
+    def check_options(self, options):
+        window = _pair_or_triple(options["window"], "window")
+        stride = _pair_or_triple(options["stride"], "stride")
+        if len(window) != len(stride):
+            raise ValueError(f"stride: give as many values as window {window}, got {stride}.")
+
+    def geometry(self, image_shape, options):
+        """Window, stride, number of positions per axis, and each element's window count."""
+        window = _pair_or_triple(options["window"], "window")
+        stride = _pair_or_triple(options["stride"], "stride")
+        axes = len(window)
+        dims = tuple(image_shape[:axes])
+        if any(w > d for w, d in zip(window, dims, strict=True)):
+            raise ValueError(f"window: {window} is larger than the image {tuple(image_shape)}.")
+        counts = tuple(math.ceil((d - w) / s) + 1 for d, w, s in zip(dims, window, stride, strict=True))
+        coverage = np.zeros(dims, np.float32)
+        for start in np.ndindex(*counts):
+            coverage[tuple(slice(i * s, i * s + w) for i, s, w in zip(start, stride, window, strict=True))] += 1
+        return window, stride, counts, coverage
+
+    def plan(self, x, options):
+        image_shape = tuple(x.shape[1:])
+        window, stride, counts, coverage = self.geometry(image_shape, options)
+        axes = len(window)
+        baseline = np.broadcast_to(np.asarray(options["baseline"], np.float32), image_shape)
+        if not np.all(np.isfinite(baseline)):
+            raise ValueError("baseline: contains NaN or infinite values.")
+
+        def make_rows(x_rows, rows, tensors):
+            position = rows.point
+            inside = None
+            for axis in reversed(range(axes)):
+                index = position % counts[axis]
+                position = position // counts[axis]
+                start = index * stride[axis]
+                span = tf.range(image_shape[axis])[None, :]
+                hit = (span >= start[:, None]) & (span < start[:, None] + window[axis])
+                shape = [-1] + [1] * len(image_shape)
+                shape[axis + 1] = image_shape[axis]
+                hit = tf.reshape(hit, shape)
+                inside = hit if inside is None else inside & hit
+            occluded = tf.where(inside, tensors["baseline"][None], x_rows)
+            scale = tf.cast(inside, tf.float32) / tensors["coverage"]
+            clean = tf.gather(tensors["clean_scores"], rows.image)
+            return occluded, (scale, clean)
+
+        def attribute(points, targets, coef, adapter):
+            scale, clean = coef
+            drop = clean - tf.gather(adapter(points), targets, axis=1, batch_dims=1)
+            drop = tf.reshape(drop, [-1] + [1] * (scale.shape.rank - 1))
+            return tf.broadcast_to(drop * scale, tf.shape(points))
+
+        coverage = coverage.reshape(coverage.shape + (1,) * (len(image_shape) - axes))
+        return Plan(
+            points=int(np.prod(counts)),
+            make_rows=make_rows,
+            key=("occlusion", window, stride, image_shape),
+            tensors={"baseline": tf.constant(baseline), "coverage": tf.constant(coverage)},
+            attribute=attribute,
+        )
+
+    def attribute(self, x, targets, options):
+        scores = self.engine.scores(x)
+        if targets is None:
+            targets = tf.argmax(scores, axis=-1, output_type=tf.int32)
+        plan = self.plan(x, options)
+        plan.tensors["clean_scores"] = tf.gather(scores, targets, axis=1, batch_dims=1)
+        return self.engine.run(x, targets, plan)["sum"]
