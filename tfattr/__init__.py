@@ -27,6 +27,24 @@ from tfattr.methods import (
 
 __version__ = "0.1.0"
 
+# Submodules load on first use (``tfattr.viz`` pulls in matplotlib, ``tfattr.data`` tfds).
+_SUBMODULES = (
+    "adversarial", "callbacks", "cli", "compat", "data", "metrics", "models", "report", "sanity",
+    "viz",
+)
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"tfattr.{name}")
+    raise AttributeError(f"module 'tfattr' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_SUBMODULES))
+
 __all__ = [
     "Activations",
     "DeepLift",
