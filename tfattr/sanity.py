@@ -33,11 +33,15 @@ __all__ = [
     "FragilityResult",
     "RandomizationResult",
     "ShiftResult",
+    "copy_model",
     "fragility",
     "input_shift_invariance",
     "model_randomization",
     "plot_randomization",
+    "reinitialize",
+    "shifted_model",
     "similarity",
+    "weighted_layers",
 ]
 
 MEASURES = ("spearman_abs", "spearman", "ssim", "hog")
@@ -287,7 +291,7 @@ def model_randomization(
     for step, layer in enumerate(layers):
         if mode == "independent" and step > 0:
             _restore(layers[step - 1], saved[step - 1])
-        _reinitialize(layer, initializer, seed + step)
+        reinitialize(layer, initializer, seed + step)
         randomized.append(_explain(build_explainer(explainer, copy), x, targets))
         names.append(layer.name)
 
@@ -303,8 +307,19 @@ def _restore(layer, values) -> None:
         variable.assign(value)
 
 
-def _reinitialize(layer, initializer, seed: int) -> None:
-    """New values for every weight of `layer` (trainable or not) from a seeded initializer."""
+def reinitialize(layer, initializer=None, seed: int = 0) -> None:
+    """Gives every weight of `layer` (trainable or not) new values from a seeded initializer.
+
+    Args:
+        layer: a Keras 3 or tf-keras layer (of a copy: it is modified in place).
+        initializer: None (each weight from the layer's own ``<weight>_initializer``, truncated
+            normal where it has none) or a Keras initializer (name or object) for every weight.
+        seed: the same seed gives the same values.
+
+    Example:
+        >>> copy = tfattr.sanity.copy_model(model)
+        >>> tfattr.sanity.reinitialize(copy.get_layer("logits"), seed=0)
+    """
     for index, variable in enumerate(layer.weights):
         # tf-keras names are "layer/kernel:0", Keras 3 names are "kernel".
         short = variable.name.split("/")[-1].split(":")[0]

@@ -92,7 +92,7 @@ def test_independent_mode_restores_the_other_layers(trained):
     # The last step must equal conv1 alone re-initialised (the layers above restored).
     copy = sanity.copy_model(model)
     layer = sanity.weighted_layers(copy)[0]
-    sanity._reinitialize(layer, None, 1 + 2)  # conv1 is step 2 of 3
+    sanity.reinitialize(layer, seed=1 + 2)  # conv1 is step 2 of 3
     expected = tfattr.Saliency(copy).explain(
         x[:3], target=tfattr.Saliency(model).top_classes(x[:3])
     )
