@@ -1,0 +1,198 @@
+"""The method registry: one line per attribution method, shared by the CLI, the demo and evaluate.
+
+Each :class:`MethodInfo` names the explainer class, the options the command-line tools use by
+default (chosen to be quick and reasonable on CPU; every option can still be changed per run),
+and what the method needs. Adding a method to the tools is adding one entry to :data:`METHODS`.
+
+Example:
+    >>> from tfattr import registry
+    >>> explainer = registry.make("integrated_gradients", model, steps=16)
+    >>> registry.METHODS["gradcam"].cam
+    True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True)
+class MethodInfo:
+    """How the tools build and describe one method.
+
+    Attributes:
+        name: the command-line name (``snake_case``).
+        class_name: the explainer's name in the ``tfattr`` namespace.
+        options: default method options for the tools (seeds fixed for reproducible runs).
+        cam: whether it returns ``(N, H, W)`` CAM maps (a ``layer`` option) rather than pixel maps.
+        needs_layers: whether it needs the model's layers (refused on SavedModel / TF-Hub models).
+        summary: one line for ``--list-methods``.
+        sized_options: optional ``(height, width) -> options`` for options that depend on the
+            image size (e.g. occlusion windows); merged over ``options``.
+    """
+
+    name: str
+    class_name: str
+    options: Mapping[str, Any]
+    cam: bool = False
+    needs_layers: bool = False
+    summary: str = ""
+    sized_options: Callable[[tuple[int, int]], dict] | None = None
+
+    @property
+    def cls(self):
+        """The explainer class."""
+        import tfattr
+
+        return getattr(tfattr, self.class_name)
+
+    def default_options(self, image_size: tuple[int, int] | None = None) -> dict:
+        """The tools' default options, with the size-dependent ones for ``image_size``."""
+        options = dict(self.options)
+        if self.sized_options is not None and image_size is not None:
+            options.update(self.sized_options(tuple(image_size)))
+        return options
+
+
+def _occlusion_options(size: tuple[int, int]) -> dict:
+    # Windows of 1/8 of the image, half-overlapping: 15 x 15 positions whatever the size.
+    window = tuple(max(1, s // 8) for s in size)
+    return {"window": window, "stride": tuple(max(1, w // 2) for w in window)}
+
+
+_ENTRIES = (
+    MethodInfo("saliency", "Saliency", {}, summary="|gradient| of the target score"),
+    MethodInfo("input_x_gradient", "InputXGradient", {}, summary="input x gradient"),
+    MethodInfo(
+        "integrated_gradients",
+        "IntegratedGradients",
+        {"steps": 32},
+        summary="path integral of gradients from a black baseline (32 steps)",
+    ),
+    MethodInfo(
+        "smoothgrad",
+        "SmoothGrad",
+        {"samples": 24, "spread": 0.15, "seed": 0},
+        summary="mean gradient over 24 noisy copies (15% noise)",
+    ),
+    MethodInfo(
+        "gradient_shap",
+        "GradientShap",
+        {"samples": 24, "stddev": 0.0, "seed": 0},
+        summary="expected gradients from a black baseline (24 samples)",
+    ),
+    MethodInfo(
+        "deeplift",
+        "DeepLift",
+        {},
+        needs_layers=True,
+        summary="DeepLift rescale rule against a black baseline",
+    ),
+    MethodInfo(
+        "guided_backprop",
+        "GuidedBackprop",
+        {},
+        needs_layers=True,
+        summary="gradients with ReLUs passing only positive signals",
+    ),
+    MethodInfo(
+        "gradcam",
+        "GradCAM",
+        {},
+        cam=True,
+        needs_layers=True,
+        summary="Grad-CAM on the last feature map",
+    ),
+    MethodInfo(
+        "gradcam_plus_plus",
+        "GradCAMPlusPlus",
+        {},
+        cam=True,
+        needs_layers=True,
+        summary="Grad-CAM++ on the last feature map",
+    ),
+    MethodInfo(
+        "guided_gradcam",
+        "GuidedGradCAM",
+        {},
+        needs_layers=True,
+        summary="Guided Backprop x upsampled Grad-CAM",
+    ),
+    MethodInfo(
+        "occlusion",
+        "Occlusion",
+        {"baseline": 0.0},
+        summary="score drop when a sliding window (1/8 of the image) is blacked out",
+        sized_options=_occlusion_options,
+    ),
+)
+
+METHODS: dict[str, MethodInfo] = {entry.name: entry for entry in _ENTRIES}
+# Other spellings users type; they map to the registry's names.
+ALIASES = {
+    "ig": "integrated_gradients",
+    "grad_cam": "gradcam",
+    "gradcampp": "gradcam_plus_plus",
+    "gradcam++": "gradcam_plus_plus",
+    "vanilla_gradients": "saliency",
+    "gradients": "saliency",
+    "deep_lift": "deeplift",
+    "guided_grad_cam": "guided_gradcam",
+}
+
+
+def resolve(name: str) -> MethodInfo:
+    """The entry of a method name (case-insensitive, ``-`` or ``_``, aliases such as ``ig``).
+
+    Raises:
+        ValueError: an unknown name; the message lists the known ones.
+    """
+    key = str(name).strip().lower().replace("-", "_")
+    key = ALIASES.get(key, key)
+    if key not in METHODS:
+        raise ValueError(f"unknown method {name!r}; choose from: {', '.join(METHODS)}.")
+    return METHODS[key]
+
+
+def parse(names) -> list[MethodInfo]:
+    """Entries for a comma-separated string or a list of names, in order, without repeats.
+
+    ``"all"`` means every method.
+    """
+    if isinstance(names, str):
+        names = [n for n in names.split(",") if n.strip()]
+    if not names:
+        raise ValueError("no method given; choose from: " + ", ".join(METHODS) + ".")
+    if [n.strip().lower() for n in names] == ["all"]:
+        return list(METHODS.values())
+    found: list[MethodInfo] = []
+    for name in names:
+        entry = resolve(name)
+        if entry not in found:
+            found.append(entry)
+    return found
+
+
+def make(name: str, model, *, image_size=None, batch_size: int = 32, cam_layer=None, **options):
+    """Builds the explainer of a registered method with the tools' defaults.
+
+    Args:
+        name: a method name (see :func:`resolve`).
+        model: the model (or a ModelAdapter) to explain.
+        image_size: ``(height, width)`` for size-dependent defaults.
+        batch_size: the explainer's batch size (rows per compiled call).
+        cam_layer: the ``layer`` option of CAM methods, e.g. ``spec.cam_layer`` (None: the
+            method's own default, the last 4-D layer).
+        **options: overrides of the defaults.
+
+    Returns:
+        An explainer instance.
+    """
+    entry = resolve(name)
+    merged = entry.default_options(image_size)
+    if cam_layer is not None and "layer" in entry.cls.defaults:
+        merged["layer"] = cam_layer
+    merged.update(options)
+    return entry.cls(model, batch_size=batch_size, **merged)
