@@ -154,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="imagenet_a | tfds:NAME[:SPLIT] | folder:PATH | shapes",
     )
     evaluate.add_argument("--data-dir", default=None, help="TFDS data folder")
+    evaluate.add_argument(
+        "--no-download", action="store_true", help="TFDS: use the prepared data only"
+    )
     evaluate.add_argument("--methods", default="saliency,integrated_gradients,gradcam")
     evaluate.add_argument(
         "--metrics",
@@ -627,6 +630,14 @@ def cmd_evaluate(args) -> int:
     except ValueError as error:
         raise UsageError(str(error)) from error
     entries = parse_methods(args.methods)
+    if not args.model:
+        raise UsageError("--model is required (see --list-models)")
+    # Multi-worker collectives must be configured before TensorFlow initialises: the strategy
+    # comes before the model.
+    try:
+        strategy = evaluate.make_strategy(args.strategy)
+    except evaluate.EvaluationSetupError as error:
+        raise UsageError(str(error)) from error
     spec = load_model(args.model, args.weights)
     entries = parse_methods(args.methods, spec)
     config = evaluate.RunConfig(
