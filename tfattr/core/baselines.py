@@ -38,6 +38,13 @@ class Baselines:
     per_image: bool
 
     @property
+    def layout(self) -> str:
+        """``single`` (one shared baseline), ``shared`` (K shared) or ``per_image``."""
+        if self.per_image:
+            return "per_image"
+        return "single" if self.count == 1 else "shared"
+
+    @property
     def tensors(self) -> dict[str, tf.Tensor]:
         """What a compiled step needs to pick baselines (see :func:`pick`)."""
         return {"baselines": self.values, "baseline_count": tf.constant(self.count, tf.int32)}
@@ -131,9 +138,15 @@ def gaussian_blur(x: tf.Tensor, sigma=None) -> tf.Tensor:
     return tf.nn.depthwise_conv2d(blurred, cols, [1, 1, 1, 1], "VALID")
 
 
-def pick(tensors: dict, per_image: bool, image: tf.Tensor, k: tf.Tensor) -> tf.Tensor:
-    """Inside a compiled step: baseline ``k`` of image ``image`` for each row."""
-    index = image * tensors["baseline_count"] + k if per_image else k
+def pick(tensors: dict, layout: str, image: tf.Tensor, k: tf.Tensor) -> tf.Tensor:
+    """Inside a compiled step: baseline ``k`` of image ``image`` for each row.
+
+    With the ``single`` layout the one baseline is returned as ``(1, H, W, C)`` for
+    broadcasting, sparing a copy per row.
+    """
+    if layout == "single":
+        return tensors["baselines"]
+    index = image * tensors["baseline_count"] + k if layout == "per_image" else k
     return tf.gather(tensors["baselines"], index)
 
 

@@ -191,10 +191,12 @@ class GradientEngine:
         count = int(group_sums.shape[0])
         images = (np.arange(first_group, first_group + count) // groups).astype(np.int32)
         lo, hi = int(images[0]), int(images[-1]) + 1
-        local = tf.constant(images - lo)
         for name in statistics:
             values = group_sums if name == "sum" else tf.square(group_sums)
-            update = tf.math.unsorted_segment_sum(values, local, hi - lo)
+            if groups == 1:  # one group per image: nothing to combine
+                update = values
+            else:
+                update = tf.math.unsorted_segment_sum(values, tf.constant(images - lo), hi - lo)
             if name not in results:
                 results[name] = tf.Variable(tf.zeros((n, *group_sums.shape[1:]), tf.float32))
             results[name].scatter_add(tf.IndexedSlices(update, tf.range(lo, hi)))
@@ -251,9 +253,9 @@ class GradientEngine:
                     values = values * coef
             if plan.transform is not None:
                 values = plan.transform(values)
-            mask = tf.reshape(valid, [-1] + [1] * (values.shape.rank - 1))
-            values = tf.where(mask, values, tf.zeros_like(values))
-            return tf.math.unsorted_segment_sum(values, group_id - start // points, batch_size)
+            # Padding rows get segment -1, which the segment sum drops (no masking pass).
+            segment = tf.where(valid, group_id - start // points, -1)
+            return tf.math.unsorted_segment_sum(values, segment, batch_size)
 
         signature = [
             tf.TensorSpec((None, *image_shape), tf.float32),

@@ -163,17 +163,17 @@ class DeepLift(GradientExplainer):
 
     def plan(self, x, options):
         baselines = self.baselines(x, options)
-        per_image = baselines.per_image
+        layout = baselines.layout
         overrides = deeplift_overrides(self.adapter)
 
         def make_rows(x_rows, rows, tensors):
-            b = base.pick(tensors, per_image, rows.image, rows.point)
+            b = base.pick(tensors, layout, rows.image, rows.point)
             weight = 1.0 / tf.cast(tensors["baseline_count"], tf.float32)
             return x_rows, (b, weight)
 
         def attribute(points, targets, coef, adapter):
             b, weight = coef
-            both = tf.concat([points, b], axis=0)
+            both = tf.concat([points, tf.broadcast_to(b, tf.shape(points))], axis=0)
             count = tf.shape(points)[0]
             with tf.GradientTape() as tape:
                 tape.watch(both)
@@ -187,7 +187,7 @@ class DeepLift(GradientExplainer):
         return Plan(
             points=baselines.count,
             make_rows=make_rows,
-            key=("deeplift", per_image),
+            key=("deeplift", layout),
             tensors=baselines.tensors,
             attribute=attribute,
             argmax_targets=True,

@@ -48,12 +48,12 @@ class GradientShap(GradientExplainer):
         seed = check_seed(options["seed"])
         samples = options["samples"]
         baselines = base.resolve(options["baselines"], x, seed=seed, name="baselines")
-        per_image, noisy = baselines.per_image, options["stddev"] > 0
+        layout, noisy = baselines.layout, options["stddev"] > 0
 
         def make_rows(x_rows, rows, tensors):
             draw = rows.point
             alpha = tf.reshape(tf.gather(tensors["alphas"], draw), (-1, 1, 1, 1))
-            b = base.pick(tensors, per_image, rows.image, tf.gather(tensors["picks"], draw))
+            b = base.pick(tensors, layout, rows.image, tf.gather(tensors["picks"], draw))
             if noisy:
                 noise = random.normal_rows(tensors["seed"], draw, x_rows.shape[1:], stream=3)
                 x_rows = x_rows + tensors["stddev"] * noise
@@ -64,7 +64,7 @@ class GradientShap(GradientExplainer):
         return Plan(
             points=samples,
             make_rows=make_rows,
-            key=("gradient_shap", per_image, noisy),
+            key=("gradient_shap", layout, noisy),
             tensors={
                 "alphas": random.uniform_draws(seed, samples, stream=1),
                 "picks": random.uniform_draws(seed, samples, stream=2, maxval=baselines.count),

@@ -70,12 +70,12 @@ class IntegratedGradients(GradientExplainer):
     def plan(self, x, options):
         alphas, weights = rule(options["method"], options["steps"])
         baselines = self.baselines(x, options)
-        per_image = baselines.per_image
+        layout = baselines.layout
 
         def make_rows(x_rows, rows, tensors):
             steps = tf.shape(tensors["alphas"])[0]
             step, k = rows.point % steps, rows.point // steps
-            b = base.pick(tensors, per_image, rows.image, k)
+            b = base.pick(tensors, layout, rows.image, k)
             alpha = tf.reshape(tf.gather(tensors["alphas"], step), (-1, 1, 1, 1))
             weight = tf.gather(tensors["weights"], step) / tf.cast(
                 tensors["baseline_count"], tf.float32
@@ -86,7 +86,7 @@ class IntegratedGradients(GradientExplainer):
         return Plan(
             points=len(alphas) * baselines.count,
             make_rows=make_rows,
-            key=("integrated_gradients", per_image),
+            key=("integrated_gradients", layout),
             tensors={
                 "alphas": tf.constant(alphas, tf.float32),
                 "weights": tf.constant(weights, tf.float32),
