@@ -19,7 +19,11 @@ METHODS = {
     "integrated_gradients": (lambda m, **k: tfattr.IntegratedGradients(m, steps=7, **k), False),
     "ig_gausslegendre_stack": (
         lambda m, **k: tfattr.IntegratedGradients(
-            m, steps=3, method="gausslegendre", baseline=np.ones((2, 8, 8, 3), "f4") * [[[[0]]], [[[0.5]]]], **k
+            m,
+            steps=3,
+            method="gausslegendre",
+            baseline=np.ones((2, 8, 8, 3), "f4") * [[[[0]]], [[[0.5]]]],
+            **k,
         ),
         False,
     ),
@@ -29,7 +33,12 @@ METHODS = {
     ),
     "gradient_shap": (
         lambda m, **k: tfattr.GradientShap(
-            m, samples=6, stddev=0.1, baselines=np.random.default_rng(0).normal(size=(3, 8, 8, 3)).astype("f4"), seed=1, **k
+            m,
+            samples=6,
+            stddev=0.1,
+            baselines=np.random.default_rng(0).normal(size=(3, 8, 8, 3)).astype("f4"),
+            seed=1,
+            **k,
         ),
         True,
     ),

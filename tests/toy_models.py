@@ -67,7 +67,9 @@ def cnn(kind: str = "functional", seed=0, classes=CLASSES, softmax=True):
         model = keras.Sequential([keras.Input(SHAPE), *_cnn_layers(keras.layers, classes, softmax)])
     elif kind == "nested":
         base_in = keras.Input(SHAPE)
-        base = keras.Model(base_in, keras.layers.Conv2D(6, 3, activation="relu", name="conv")(base_in), name="base")
+        base = keras.Model(
+            base_in, keras.layers.Conv2D(6, 3, activation="relu", name="conv")(base_in), name="base"
+        )
         inputs = keras.Input(SHAPE)
         h = keras.layers.Flatten()(base(inputs))
         h = keras.layers.Dense(classes, name="dense")(h)
@@ -83,7 +85,9 @@ def cnn(kind: str = "functional", seed=0, classes=CLASSES, softmax=True):
     elif kind == "tf_keras":
         import tf_keras
 
-        model = tf_keras.Sequential([tf_keras.Input(SHAPE), *_cnn_layers(tf_keras.layers, classes, softmax)])
+        model = tf_keras.Sequential(
+            [tf_keras.Input(SHAPE), *_cnn_layers(tf_keras.layers, classes, softmax)]
+        )
     elif kind in ("saved_model", "callable"):
         return _functional_cnn(weights) if kind == "callable" else _saved(weights)
     else:

@@ -29,7 +29,15 @@ __version__ = "0.1.0"
 
 # Submodules load on first use (``tfattr.viz`` pulls in matplotlib, ``tfattr.data`` tfds).
 _SUBMODULES = (
-    "adversarial", "callbacks", "cli", "compat", "data", "metrics", "models", "report", "sanity",
+    "adversarial",
+    "callbacks",
+    "cli",
+    "compat",
+    "data",
+    "metrics",
+    "models",
+    "report",
+    "sanity",
     "viz",
 )
 
@@ -44,6 +52,7 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(list(globals()) + list(_SUBMODULES))
+
 
 __all__ = [
     "Activations",

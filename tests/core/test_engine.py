@@ -20,7 +20,14 @@ def counting_plan(points, groups=1, statistics=("sum",)):
     def attribute(points_, targets, coef, adapter):
         return coef
 
-    return Plan(points=points, groups=groups, make_rows=make_rows, key=("count",), attribute=attribute, statistics=statistics)
+    return Plan(
+        points=points,
+        groups=groups,
+        make_rows=make_rows,
+        key=("count",),
+        attribute=attribute,
+        statistics=statistics,
+    )
 
 
 @pytest.mark.parametrize("batch_size", [1, 3, 7, 16, 64])

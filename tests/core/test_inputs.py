@@ -20,21 +20,35 @@ def x():
 
 def test_any_real_dtype_is_accepted_and_computed_in_float32(saliency, x):
     as_float = saliency.explain(x * 255, target=1).numpy()
-    for images in ((x * 255).astype("uint8"), (x * 255).astype("int64"), tf.constant(x * 255, tf.float64)):
+    for images in (
+        (x * 255).astype("uint8"),
+        (x * 255).astype("int64"),
+        tf.constant(x * 255, tf.float64),
+    ):
         got = saliency.explain(images, target=1).numpy()
         assert got.dtype == np.float32
-        np.testing.assert_allclose(got, saliency.explain(np.asarray(images, "f4"), target=1), atol=1e-6)
+        np.testing.assert_allclose(
+            got, saliency.explain(np.asarray(images, "f4"), target=1), atol=1e-6
+        )
     assert as_float.shape == x.shape
 
 
 @pytest.mark.parametrize(
     ("images", "error", "message"),
     [
-        (np.zeros((8, 8)), ValueError, r"inputs: expected one image \(H, W, C\).*got shape \(8, 8\).*x\[\.\.\., None\]"),
+        (
+            np.zeros((8, 8)),
+            ValueError,
+            r"inputs: expected one image \(H, W, C\).*got shape \(8, 8\).*x\[\.\.\., None\]",
+        ),
         (np.zeros((1, 1, 8, 8, 3)), ValueError, "expected one image"),
         (np.zeros((0, 8, 8, 3)), ValueError, "the batch is empty"),
         (np.full((1, 8, 8, 3), np.inf), ValueError, "NaN or infinite"),
-        (np.zeros((1, 8, 8, 1)), ValueError, r"\(8, 8, 1\) but the model expects \(8, 8, 3\).*Resize"),
+        (
+            np.zeros((1, 8, 8, 1)),
+            ValueError,
+            r"\(8, 8, 1\) but the model expects \(8, 8, 3\).*Resize",
+        ),
         (np.array([["a"]]), TypeError, "inputs: expected an array of real numbers"),
         (np.zeros((1, 8, 8, 3), complex), TypeError, "real numbers"),
         (tf.zeros((1, 8, 8, 3), tf.complex64), TypeError, "complex64"),
@@ -49,7 +63,11 @@ def test_bad_images(saliency, images, error, message):
 @pytest.mark.parametrize(
     ("target", "error", "message"),
     [
-        (4, ValueError, r"target: class index 4 is out of range; the model has 4 classes, so targets must be in \[0, 3\]"),
+        (
+            4,
+            ValueError,
+            r"target: class index 4 is out of range; the model has 4 classes, so targets must be in \[0, 3\]",
+        ),
         (-1, ValueError, "class index -1 is out of range"),
         ([0, 1, 2], ValueError, r"one class index per image \(2\), got shape \(3,\)"),
         ([[0], [1]], ValueError, "one class index per image"),
@@ -73,10 +91,16 @@ def test_target_forms_agree(saliency, x):
 @pytest.mark.parametrize(
     ("factory", "message"),
     [
-        (lambda m: tfattr.IntegratedGradients(m, steps=1), r"steps: riemann_trapezoid needs an int >= 2, got 1"),
+        (
+            lambda m: tfattr.IntegratedGradients(m, steps=1),
+            r"steps: riemann_trapezoid needs an int >= 2, got 1",
+        ),
         (lambda m: tfattr.IntegratedGradients(m, steps=2.5), "steps"),
         (lambda m: tfattr.IntegratedGradients(m, method="simpson"), "method: expected one of"),
-        (lambda m: tfattr.IntegratedGradients(m, seed=-3), "seed: expected None or a non-negative int"),
+        (
+            lambda m: tfattr.IntegratedGradients(m, seed=-3),
+            "seed: expected None or a non-negative int",
+        ),
         (lambda m: tfattr.GradientShap(m, samples=0), "samples: expected an int >= 1"),
         (lambda m: tfattr.GradientShap(m, stddev=-1), "stddev: expected a number >= 0"),
         (lambda m: tfattr.SmoothGrad(m, kind="mean"), "kind: expected one of"),
@@ -91,7 +115,9 @@ def test_bad_options(factory, message):
 
 
 def test_unknown_options_list_the_valid_ones(x):
-    with pytest.raises(TypeError, match=r"unknown option\(s\) \['step'\]; its options are .*'steps'"):
+    with pytest.raises(
+        TypeError, match=r"unknown option\(s\) \['step'\]; its options are .*'steps'"
+    ):
         tfattr.IntegratedGradients(toy_models.cnn("functional"), step=10)
     with pytest.raises(TypeError, match=r"Saliency: unknown option"):
         tfattr.Saliency(toy_models.cnn("functional")).explain(x, steps=3)

@@ -38,16 +38,33 @@ def network(kind, seed=0):
         h = keras.layers.LeakyReLU(negative_slope=0.2)(h)
         h = keras.layers.Activation("gelu")(h)
     h = keras.layers.Flatten()(h)
-    outputs = keras.layers.Dense(3, activation="softmax")(keras.layers.Dense(8, activation="tanh")(h))
+    outputs = keras.layers.Dense(3, activation="softmax")(
+        keras.layers.Dense(8, activation="tanh")(h)
+    )
     model = keras.Model(inputs, outputs)
     if kind == "batchnorm":  # non-trivial inference statistics
-        bn = next(layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization))
+        bn = next(
+            layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)
+        )
         rng = np.random.default_rng(seed)
-        bn.set_weights([rng.uniform(0.5, 2, 6), rng.normal(0, 1, 6), rng.normal(0, 1, 6), rng.uniform(0.5, 2, 6)])
+        bn.set_weights(
+            [
+                rng.uniform(0.5, 2, 6),
+                rng.normal(0, 1, 6),
+                rng.normal(0, 1, 6),
+                rng.uniform(0.5, 2, 6),
+            ]
+        )
     return model
 
 
-KINDS = ["relu_maxpool", "overlapping_maxpool", "avgpool_sigmoid_tanh", "batchnorm", "smooth_activations"]
+KINDS = [
+    "relu_maxpool",
+    "overlapping_maxpool",
+    "avgpool_sigmoid_tanh",
+    "batchnorm",
+    "smooth_activations",
+]
 
 
 @pytest.mark.parametrize("kind", KINDS)

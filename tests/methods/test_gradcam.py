@@ -33,8 +33,12 @@ def gap_network(layout="flat", seed=0):
         model = keras.Model(inputs, keras.layers.Dense(4, activation="softmax", name="head")(h))
     elif layout == "sequential":
         model = keras.Sequential(
-            [keras.Input(SHAPE), conv(), keras.layers.GlobalAveragePooling2D(),
-             keras.layers.Dense(4, activation="softmax", name="head")]
+            [
+                keras.Input(SHAPE),
+                conv(),
+                keras.layers.GlobalAveragePooling2D(),
+                keras.layers.Dense(4, activation="softmax", name="head"),
+            ]
         )
     elif layout == "nested":
         base_in = keras.Input(SHAPE)
@@ -122,8 +126,12 @@ def test_upsampling_and_interpolation(x):
     small = tfattr.GradCAM(model, upsample=False).explain(x, 0)
     assert small.shape == (3, 12, 12)
     strided = keras.Sequential(
-        [keras.Input(SHAPE), keras.layers.Conv2D(4, 3, strides=3, activation="relu", name="c"),
-         keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)]
+        [
+            keras.Input(SHAPE),
+            keras.layers.Conv2D(4, 3, strides=3, activation="relu", name="c"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(2),
+        ]
     )
     low = tfattr.GradCAM(strided, upsample=False).explain(x, 0)
     high = tfattr.GradCAM(strided).explain(x, 0)

@@ -61,4 +61,8 @@ def test_model_is_unchanged_after_guided_backprop():
     before = tfattr.Saliency(model, abs=False).explain(x, 0).numpy()
     tfattr.GuidedBackprop(model).explain(x, 0)
     np.testing.assert_array_equal(tfattr.Saliency(model, abs=False).explain(x, 0), before)
-    assert all(getattr(l, "activation", None) in (None, keras.activations.relu, keras.activations.linear) for l in model.layers)
+    assert all(
+        getattr(layer, "activation", None)
+        in (None, keras.activations.relu, keras.activations.linear)
+        for layer in model.layers
+    )

@@ -70,7 +70,9 @@ def test_gradient_shap_many_baselines_averages_their_draws(setup):
     assert error < 0.15
 
 
-@pytest.mark.parametrize(("kind", "expected"), [("smoothgrad", "w"), ("smoothgrad_sq", "w2"), ("vargrad", "0")])
+@pytest.mark.parametrize(
+    ("kind", "expected"), [("smoothgrad", "w"), ("smoothgrad_sq", "w2"), ("vargrad", "0")]
+)
 def test_noise_tunnel_statistics_of_a_constant_gradient(setup, kind, expected):
     model, x, targets, w = setup
     attr = tfattr.NoiseTunnel(tfattr.Saliency(model, abs=False), kind=kind, samples=6, seed=0)
@@ -85,9 +87,9 @@ def test_noise_tunnel_over_input_x_gradient_uses_the_noisy_input(setup):
     nt = tfattr.NoiseTunnel(tfattr.InputXGradient(model), samples=3, stddev=0.5, seed=0)
     attr = nt.explain(x, targets).numpy()
     # mean_s (x + e_s) * w, with the noise regenerated from the documented keys
-    from tfattr.core import random
-
     import tensorflow as tf
+
+    from tfattr.core import random
 
     noise = random.normal_rows(tf.constant(0, tf.int64), tf.range(3), toy_models.SHAPE, 4)
     expected = (x + 0.5 * tf.reduce_mean(noise, 0).numpy()[None]) * w

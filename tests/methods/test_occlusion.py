@@ -23,7 +23,9 @@ def analytic(x, w, window, stride, baseline=0.0):
     return total / count
 
 
-@pytest.mark.parametrize(("window", "stride"), [((3, 3), (2, 2)), ((2, 4), (1, 3)), ((8, 8), (1, 1)), ((1, 1), (1, 1))])
+@pytest.mark.parametrize(
+    ("window", "stride"), [((3, 3), (2, 2)), ((2, 4), (1, 3)), ((8, 8), (1, 1)), ((1, 1), (1, 1))]
+)
 def test_linear_model_matches_the_analytic_average(window, stride):
     model = toy_models.linear_model(softmax=True)
     kernel, _ = toy_models.linear_weights()

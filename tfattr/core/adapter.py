@@ -39,9 +39,10 @@ def model_kind(model) -> str:
         return "tf_keras" if hasattr(model, "layers") else "callable"
     if any(m.startswith("keras") for m in modules):
         return "keras" if hasattr(model, "layers") else "callable"
-    if isinstance(model, tf.Module) or hasattr(model, "signatures"):
-        if callable(model) or "serving_default" in getattr(model, "signatures", {}):
-            return "saved_model"
+    if (isinstance(model, tf.Module) or hasattr(model, "signatures")) and (
+        callable(model) or "serving_default" in getattr(model, "signatures", {})
+    ):
+        return "saved_model"
     if callable(model):
         return "callable"
     raise TypeError(
@@ -280,7 +281,7 @@ class ModelAdapter:
 
 def _saved_model_input_shape(obj) -> tuple | None:
     functions = []
-    call = getattr(obj, "__call__", None)
+    call = vars(obj).get("__call__") or vars(type(obj)).get("__call__")  # the tf.function
     if hasattr(call, "concrete_functions"):
         functions = list(call.concrete_functions)
     elif hasattr(obj, "signatures") and "serving_default" in obj.signatures:

@@ -66,7 +66,7 @@ def resolve(
     name: str = "baseline",
 ) -> Baselines:
     """Turns a baseline option into :class:`Baselines` for the images ``x`` (N, H, W, C)."""
-    n, shape = int(x.shape[0]), tuple(x.shape[1:])
+    shape = tuple(x.shape[1:])
     if baseline is None:
         baseline = "black"
     if isinstance(baseline, str):

@@ -73,7 +73,7 @@ class Explainer(abc.ABC):
         self.check_options(merged)
         return merged
 
-    def check_options(self, options: dict) -> None:
+    def check_options(self, options: dict) -> None:  # noqa: B027 (optional hook)
         """Raises ValueError/TypeError for invalid option values (override per method)."""
 
     def explain(self, inputs, target=None, **options):

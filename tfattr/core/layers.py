@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 import tensorflow as tf
 
-from tfattr.core.adapter import ModelAdapter, Override, is_softmax
+from tfattr.core.adapter import ModelAdapter, Override
 from tfattr.errors import LayerNotFoundError, ModelError, OpaqueModelError
 
 log = logging.getLogger("tfattr")
@@ -157,7 +157,13 @@ def layer_gradients(adapter: ModelAdapter, points, targets, layer, overrides=Non
 # --- Gradient rules on activations ------------------------------------------------------------
 
 ACTIVATION_LAYERS = (
-    "Activation", "ReLU", "LeakyReLU", "ELU", "PReLU", "ThresholdedReLU", "Softmax"
+    "Activation",
+    "ReLU",
+    "LeakyReLU",
+    "ELU",
+    "PReLU",
+    "ThresholdedReLU",
+    "Softmax",
 )
 
 
@@ -181,9 +187,7 @@ def activation_name(layer) -> str | None:
     return None if name in (None, "linear") else name
 
 
-def activation_overrides(
-    model, rule: Callable[[Callable, str], Callable | None], skip=()
-) -> dict:
+def activation_overrides(model, rule: Callable[[Callable, str], Callable | None], skip=()) -> dict:
     """Overrides that apply ``rule(activation_fn, name) -> new_fn`` to every activation.
 
     ``activation_fn`` maps a tensor to the activation's output (for activation layers, the

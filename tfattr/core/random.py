@@ -40,7 +40,10 @@ def _u32(value) -> tf.Tensor:
 def _keys(seed, index, stream: int) -> tf.Tensor:
     """One uint32 key per draw index."""
     seed = tf.cast(seed, tf.int64)
-    folded = _mix(_u32(seed) ^ _mix(_u32(tf.bitwise.right_shift(seed, 32)) + np.uint32(stream * _GOLDEN % 2**32)))
+    folded = _mix(
+        _u32(seed)
+        ^ _mix(_u32(tf.bitwise.right_shift(seed, 32)) + np.uint32(stream * _GOLDEN % 2**32))
+    )
     return _mix(folded ^ _mix(_u32(index) * _GOLDEN + np.uint32(stream)))
 
 

@@ -15,21 +15,72 @@ from tfattr.errors import ModelError
 
 EPS = 1e-10  # |x - x_ref| below which the multiplier falls back to the gradient (as Captum)
 
-MAX_POOLS = ("MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "GlobalMaxPooling1D",
-             "GlobalMaxPooling2D", "GlobalMaxPooling3D")
+MAX_POOLS = (
+    "MaxPooling1D",
+    "MaxPooling2D",
+    "MaxPooling3D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "GlobalMaxPooling3D",
+)
 # Layers that are linear (or affine) in their input at inference: ordinary backpropagation
 # through them is exactly DeepLift's multiplier rule.
 LINEAR = {
-    "InputLayer", "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose",
-    "Conv3DTranspose", "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D",
-    "Dense", "EinsumDense", "Flatten", "Reshape", "Permute", "RepeatVector", "AveragePooling1D",
-    "AveragePooling2D", "AveragePooling3D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
-    "GlobalAveragePooling3D", "BatchNormalization", "Dropout", "SpatialDropout1D",
-    "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
-    "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "Cropping1D", "Cropping2D", "Cropping3D",
-    "UpSampling1D", "UpSampling2D", "UpSampling3D", "Add", "Subtract", "Concatenate", "Average",
-    "Rescaling", "Normalization", "Identity", "ActivityRegularization", "Activation",
-    "ReLU", "LeakyReLU", "ELU", "PReLU", "ThresholdedReLU", "Softmax",
+    "InputLayer",
+    "Conv1D",
+    "Conv2D",
+    "Conv3D",
+    "Conv1DTranspose",
+    "Conv2DTranspose",
+    "Conv3DTranspose",
+    "DepthwiseConv1D",
+    "DepthwiseConv2D",
+    "SeparableConv1D",
+    "SeparableConv2D",
+    "Dense",
+    "EinsumDense",
+    "Flatten",
+    "Reshape",
+    "Permute",
+    "RepeatVector",
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "AveragePooling3D",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalAveragePooling3D",
+    "BatchNormalization",
+    "Dropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
+    "ZeroPadding3D",
+    "Cropping1D",
+    "Cropping2D",
+    "Cropping3D",
+    "UpSampling1D",
+    "UpSampling2D",
+    "UpSampling3D",
+    "Add",
+    "Subtract",
+    "Concatenate",
+    "Average",
+    "Rescaling",
+    "Normalization",
+    "Identity",
+    "ActivityRegularization",
+    "Activation",
+    "ReLU",
+    "LeakyReLU",
+    "ELU",
+    "PReLU",
+    "ThresholdedReLU",
+    "Softmax",
 }
 
 
@@ -43,7 +94,7 @@ def rescale_rule(fn, name):
     if name == "softmax":
         raise ModelError(
             "DeepLift: a softmax inside the network is not elementwise and has no rescale rule; "
-            "a final softmax is removed with output=\"logits\" (the default)."
+            'a final softmax is removed with output="logits" (the default).'
         )
 
     def backward(x, y, upstream):
@@ -200,7 +251,9 @@ class DeepLift(GradientExplainer):
         if not options["return_convergence_delta"]:
             return attributions
         baselines = self.baselines(x, options)
-        return attributions, base.convergence_delta(self.engine, x, attributions, targets, baselines)
+        return attributions, base.convergence_delta(
+            self.engine, x, attributions, targets, baselines
+        )
 
 
 class DeepLiftShap(DeepLift):

@@ -81,8 +81,13 @@ class GradCAM(GradientExplainer):
         return Plan(
             points=1,
             make_rows=lambda x_rows, rows, tensors: (x_rows, None),
-            key=(type(self).__name__, id(layer), options["upsample"], options["interpolation"],
-                 options["relu"]),
+            key=(
+                type(self).__name__,
+                id(layer),
+                options["upsample"],
+                options["interpolation"],
+                options["relu"],
+            ),
             attribute=attribute,
             argmax_targets=True,
         )

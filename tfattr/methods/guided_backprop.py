@@ -39,7 +39,9 @@ class GuidedBackprop(GradientExplainer):
         layers.require_layers(self.adapter, type(self).__name__)
 
     def plan(self, x, options):
-        overrides = layers.activation_overrides(self.model, guided_rule, skip=self.adapter.overrides)
+        overrides = layers.activation_overrides(
+            self.model, guided_rule, skip=self.adapter.overrides
+        )
 
         def attribute(points, targets, coef, adapter):
             return gradients(adapter, points, targets, overrides)[0]

@@ -101,4 +101,6 @@ class IntegratedGradients(GradientExplainer):
         if not options["return_convergence_delta"]:
             return attributions
         baselines = self.baselines(x, options)
-        return attributions, base.convergence_delta(self.engine, x, attributions, targets, baselines)
+        return attributions, base.convergence_delta(
+            self.engine, x, attributions, targets, baselines
+        )

@@ -146,8 +146,17 @@ class SmoothGrad(NoiseTunnel):
     Reference: Smilkov et al., "SmoothGrad: removing noise by adding noise", 2017.
     """
 
-    def __init__(self, model, *, output="logits", batch_size=32, output_index=None,
-                 jit_compile=False, progress=None, **options):
+    def __init__(
+        self,
+        model,
+        *,
+        output="logits",
+        batch_size=32,
+        output_index=None,
+        jit_compile=False,
+        progress=None,
+        **options,
+    ):
         from tfattr.methods.saliency import Saliency
 
         saliency = Saliency(

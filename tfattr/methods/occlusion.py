@@ -61,10 +61,16 @@ class Occlusion(GradientExplainer):
         dims = tuple(image_shape[:axes])
         if any(w > d for w, d in zip(window, dims, strict=True)):
             raise ValueError(f"window: {window} is larger than the image {tuple(image_shape)}.")
-        counts = tuple(math.ceil((d - w) / s) + 1 for d, w, s in zip(dims, window, stride, strict=True))
+        counts = tuple(
+            math.ceil((d - w) / s) + 1 for d, w, s in zip(dims, window, stride, strict=True)
+        )
         coverage = np.zeros(dims, np.float32)
         for start in np.ndindex(*counts):
-            coverage[tuple(slice(i * s, i * s + w) for i, s, w in zip(start, stride, window, strict=True))] += 1
+            coverage[
+                tuple(
+                    slice(i * s, i * s + w) for i, s, w in zip(start, stride, window, strict=True)
+                )
+            ] += 1
         return window, stride, counts, coverage
 
     def plan(self, x, options):
