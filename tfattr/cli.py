@@ -660,7 +660,7 @@ def cmd_evaluate(args) -> int:
             dataset,
             config,
             args.out,
-            strategy=args.strategy,
+            strategy=strategy,
             resume=args.resume,
             data_dir=args.data_dir,
             progress=not args.quiet,

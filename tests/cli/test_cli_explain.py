@@ -1,0 +1,91 @@
+"""`tfattr explain` end to end on the real MobileNet and real photos."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from tfattr.cli import main
+
+MOBILENET = "mobilenet_2_5_128_tf.h5"
+PHOTOS = ("n01440764_tench.JPEG", "n02123045_tabby.JPEG", "n03417042_garbage_truck.JPEG")
+
+
+@pytest.fixture
+def keras_home(tmp_path, monkeypatch, imagenet_assets):
+    """Keras' ImageNet class index in a temporary KERAS_HOME: class names offline."""
+    home = tmp_path / "keras_home"
+    (home / "models").mkdir(parents=True)
+    shutil.copy(imagenet_assets / "imagenet_class_index.json", home / "models")
+    monkeypatch.setenv("KERAS_HOME", str(home))
+    return home
+
+
+def _photos(imagenet_assets, count=2):
+    folder = imagenet_assets / "sample_images"
+    found = [folder / name for name in PHOTOS if (folder / name).is_file()]
+    return (found or sorted(folder.iterdir()))[:count]
+
+
+def test_explain_writes_report_figures_and_json(tmp_path, imagenet_assets, keras_home, capsys):
+    import keras
+
+    from tfattr.data import load_image
+
+    photos = _photos(imagenet_assets)
+    model_path = imagenet_assets / MOBILENET
+    out = tmp_path / "out"
+    code = main(
+        [
+            "explain", *map(str, photos), "--model", str(model_path),
+            "--methods", "saliency,ig,smoothgrad,gradcam,deeplift",
+            "--set", "integrated_gradients.steps=8", "--set", "smoothgrad.samples=4",
+            "--top-k", "5", "--out", str(out), "--quiet",
+        ]
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert (out / "report.html").stat().st_size > 1000
+    summary = json.loads((out / "explain.json").read_text())
+    report = json.loads((out / "report.json").read_text())
+    assert report["format"] == "tfattr.report/1" and report["count"] == len(photos)
+    assert list(summary["methods"]) == [
+        "saliency", "integrated_gradients", "smoothgrad", "gradcam", "deeplift"
+    ]  # fmt: skip
+    assert summary["methods"]["integrated_gradients"]["options"]["steps"] == 8
+    assert len(summary["methods"]["integrated_gradients"]["convergence_delta"]) == len(photos)
+    assert all(m["seconds"] > 0 for m in summary["methods"].values())
+
+    # Top-1 is the model's own prediction on the same preprocessed photo.
+    reference = keras.applications.MobileNet(
+        alpha=0.25, input_shape=(128, 128, 3), weights=str(model_path)
+    )
+    for photo, entry in zip(photos, summary["images"], strict=True):
+        assert (out / entry["figure"]).stat().st_size > 1000
+        x = keras.applications.mobilenet.preprocess_input(
+            load_image(photo, 128).numpy().astype("float32")
+        )
+        expected = int(np.argmax(reference.predict(x[None], verbose=0)))
+        predictions = entry["predictions"]
+        assert len(predictions) == 5 and predictions[0]["class"] == expected
+        assert entry["target"] == expected
+        assert predictions[0]["name"] and not predictions[0]["name"].startswith("n0")
+        probabilities = [p["probability"] for p in predictions]
+        assert probabilities == sorted(probabilities, reverse=True) and probabilities[0] <= 1
+
+
+def test_explain_target_by_name_on_the_demo_model(tmp_path, capsys):
+    from tfattr.demo import shapes
+
+    images, _, _ = shapes.make_dataset(1)
+    import tensorflow as tf
+
+    path = tmp_path / "shape.png"
+    tf.io.write_file(str(path), tf.io.encode_png(images[0]))
+    out = tmp_path / "out"
+    code = main(["explain", str(path), "--model", "shapes_cnn", "--target", "cross",
+                 "--methods", "gradcam", "--out", str(out)])  # fmt: skip
+    assert code == 0
+    summary = json.loads((out / "explain.json").read_text())
+    assert summary["images"][0]["target"] == 3 and summary["images"][0]["target_name"] == "cross"
+    assert "shape.png" in capsys.readouterr().out
