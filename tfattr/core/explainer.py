@@ -21,8 +21,9 @@ class Explainer(abc.ABC):
     """Base class of all explainers.
 
     Args:
-        model: a Keras 3 or tf-keras model, a SavedModel / ``hub.load`` object, or a callable
-            ``images -> scores``.
+        model: a Keras 3 or tf-keras model, a SavedModel / ``hub.load`` object, a callable
+            ``images -> scores``, or a :class:`tfattr.models.ModelSpec` (then targets may also be
+            class names or WordNet ids: ``target="tabby"``).
         output: ``"logits"`` (default; a final softmax in the model is skipped),
             ``"probabilities"`` or ``"raw"``.
         batch_size: rows (model evaluations) per compiled call; bounds memory.
@@ -46,6 +47,9 @@ class Explainer(abc.ABC):
         progress: bool | None = None,
         **options,
     ):
+        self.spec = model if hasattr(model, "class_id") and hasattr(model, "model") else None
+        if self.spec is not None:
+            model = self.spec.model
         if isinstance(model, ModelAdapter):  # an explainer built on another's adapter
             self.adapter = model
         else:
@@ -91,6 +95,10 @@ class Explainer(abc.ABC):
         """
         opts = self._merge(self.options, options)
         x, single = as_images(inputs, self.adapter)
+        if self.spec is not None and _has_names(target):
+            target = (
+                self.spec.class_ids(target) if _is_sequence(target) else self.spec.class_id(target)
+            )
         targets = as_targets(target, int(x.shape[0]), self.adapter.num_classes(x.shape[1:]))
         result = self.attribute(x, targets, opts)
         if single:
@@ -110,6 +118,16 @@ class Explainer(abc.ABC):
     def __repr__(self) -> str:
         options = ", ".join(f"{k}={v!r}" for k, v in self.options.items() if not _is_tensor(v))
         return f"{type(self).__name__}({options})"
+
+
+def _is_sequence(value) -> bool:
+    return isinstance(value, list | tuple)
+
+
+def _has_names(target) -> bool:
+    """Whether a target (or a list of them) contains class names."""
+    values = target if _is_sequence(target) else [target]
+    return any(isinstance(v, str) for v in values)
 
 
 def _is_tensor(value) -> bool:
