@@ -1,0 +1,123 @@
+"""tf-explain's ``GradCAM``, computed by :class:`tfattr.GradCAM`."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+import tfattr
+from tfattr.compat.tf_explain.core._base import ExplainerCache, images_of
+from tfattr.compat.tf_explain.utils.display import COLORMAP_VIRIDIS, grid_display, heatmap_display
+from tfattr.compat.tf_explain.utils.saver import save_rgb
+
+
+class GuidedGradientsGradCAM(tfattr.GradCAM):
+    """Grad-CAM whose channel weights average tf-explain's "guided" gradients.
+
+    ``alpha_k = mean_ij [A_ij^k > 0] [g_ij^k > 0] g_ij^k`` (``g = dF/dA``): only positive
+    gradients at positive activations count. This is tf-explain's ``use_guided_grads=True``
+    (its default); it is not Guided Backprop, and not the Grad-CAM paper's weights (the plain
+    mean of ``g``, :class:`tfattr.GradCAM`). Options as :class:`tfattr.GradCAM`.
+    """
+
+    @staticmethod
+    def weights(activations, grads):
+        guided = tf.cast(activations > 0, grads.dtype) * tf.cast(grads > 0, grads.dtype) * grads
+        return tf.reduce_mean(guided, axis=(1, 2))
+
+
+class GradCAM(ExplainerCache):
+    """Grad-CAM heat maps blended over the images, in a grid (tf-explain's ``GradCAM``).
+
+    The map is ``sum_k alpha_k A^k`` of layer ``layer_name`` for the model's raw output
+    ``class_index`` (probabilities if the model ends in a softmax, as tf-explain), with
+    ``alpha`` the spatial mean of the guided gradients (:class:`GuidedGradientsGradCAM`) or of
+    the plain ones (``use_guided_grads=False``: :class:`tfattr.GradCAM`). As tf-explain there is
+    no ReLU: each map is scaled by its own minimum and maximum, so negative evidence is the low
+    end of the colormap.
+
+    Paper: Selvaraju et al., "Grad-CAM: Visual Explanations from Deep Networks via
+    Gradient-based Localization", ICCV 2017.
+    """
+
+    def explain(
+        self,
+        validation_data,
+        model,
+        class_index,
+        layer_name=None,
+        use_guided_grads=True,
+        colormap=COLORMAP_VIRIDIS,
+        image_weight=0.7,
+    ):
+        """Grad-CAM of ``class_index`` for every image, as a grid of overlays.
+
+        Args:
+            validation_data: ``(images, labels)``; images ``(N, H, W, C)`` or a list of
+                ``(H, W, C)``; labels are ignored.
+            model: a Keras model (Functional, Sequential, nested, tf-keras).
+            class_index: the class to explain.
+            layer_name: the layer (searched into nested models too); None: the last top-level
+                layer with a 4-D output (:meth:`infer_grad_cam_target_layer`).
+            use_guided_grads: weight channels by the mean of the guided gradients (default) or
+                of the plain gradients.
+            colormap: an OpenCV ``COLORMAP_*`` int (e.g. ``cv2.COLORMAP_JET``), a matplotlib
+                colormap name or object.
+            image_weight: weight of the image under the heat map, in [0, 1].
+
+        Returns:
+            uint8 RGB grid ``(rows * H, columns * W, 3)``, ``ceil(sqrt(N))`` images a side.
+
+        Example:
+            >>> from tfattr.compat.tf_explain.core.grad_cam import GradCAM
+            >>> explainer = GradCAM()
+            >>> grid = explainer.explain(([image], None), model, class_index=281)
+            >>> explainer.save(grid, ".", "grad_cam.png")
+        """
+        images = images_of(validation_data)
+        if layer_name is None:
+            layer_name = self.infer_grad_cam_target_layer(model)
+        kind = GuidedGradientsGradCAM if use_guided_grads else tfattr.GradCAM
+        explainer = self.cached(
+            model,
+            ("grad_cam", kind, layer_name),
+            # tf-explain resizes the map in its overlay, so tfattr keeps the layer's resolution.
+            lambda: kind(model, output="raw", layer=layer_name, relu=False, upsample=False),
+        )
+        cams = explainer.explain(images, target=class_index).numpy()
+        heatmaps = np.array(
+            [
+                heatmap_display(cam, image, colormap, image_weight)
+                for cam, image in zip(cams, images, strict=True)
+            ]
+        )
+        return grid_display(heatmaps)
+
+    @staticmethod
+    def infer_grad_cam_target_layer(model):
+        """The name of the last top-level layer with a 4-D output, as tf-explain picks it.
+
+        On Keras 3 layers have no ``output_shape``, which is why tf-explain's own version fails
+        on every model; the output tensor's shape is read instead.
+
+        Raises:
+            ValueError: no top-level layer has a 4-D output (pass ``layer_name``).
+        """
+        for layer in reversed(getattr(model, "layers", [])):
+            if _output_rank(layer) == 4:
+                return layer.name
+        raise ValueError(
+            "Model does not seem to contain 4D layer. Grad CAM cannot be applied. Pass "
+            "layer_name= to choose the layer (nested layers are found too)."
+        )
+
+    def save(self, grid, output_dir, output_name):
+        """Writes the grid to ``output_dir/output_name`` (the extension picks the format)."""
+        save_rgb(grid, output_dir, output_name)
+
+
+def _output_rank(layer) -> int | None:
+    try:
+        return len(layer.output.shape)
+    except (AttributeError, ValueError, TypeError):  # a layer never called symbolically
+        return None

@@ -1,0 +1,1 @@
+"""tf-explain's helpers (grids, overlays, grayscale maps, saving), without OpenCV."""
