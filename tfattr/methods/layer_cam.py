@@ -1,0 +1,57 @@
+"""LayerCAM (Jiang et al. 2021): activations weighted position by position by positive gradients."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from tfattr.core import layers
+from tfattr.core.engine import Plan
+from tfattr.methods.gradcam import GradCAM
+
+
+class LayerCAM(GradCAM):
+    """``ReLU(sum_k ReLU(dF/dA^k_ij) A^k_ij)``: Grad-CAM with a weight per position and channel.
+
+    Where Grad-CAM averages each channel's gradient over the map, LayerCAM keeps the positive
+    gradient at every position, which stays faithful on shallow layers. Same options as
+    :class:`GradCAM` (``layer``, ``upsample``, ``interpolation``, ``relu``). The map is not
+    normalised to [0, 1] (tf-keras-vis' ``normalize_cam`` does; Xplique does not); the paper's
+    multi-layer fusion is left to the user (maps of several ``layer`` values can be added).
+
+    Returns from ``explain``: ``(N, H, W)`` float32 maps (``(N, h, w)`` without upsampling).
+
+    Example:
+        >>> cam = tfattr.LayerCAM(model, layer="block3_conv3").explain(images, target=281)
+
+    Reference: Jiang et al., "LayerCAM: Exploring Hierarchical Class Activation Maps for
+    Localization", IEEE Transactions on Image Processing 30, 2021.
+    """
+
+    def plan(self, x, options):
+        layer = self.layer(x, options)
+        size = tuple(x.shape[1:3])
+
+        def attribute(points, targets, coef, adapter):
+            activations, grads = layers.layer_gradients(adapter, points, targets, layer)
+            if activations.shape.rank != 4:
+                raise ValueError(
+                    f"layer: {layer.name!r} outputs shape {tuple(activations.shape)}; LayerCAM "
+                    f"needs a 4-D (N, H, W, C) feature map. Pick a convolutional layer."
+                )
+            cam = tf.reduce_sum(tf.nn.relu(grads) * activations, axis=-1)
+            if options["relu"]:
+                cam = tf.nn.relu(cam)
+            if options["upsample"]:
+                cam = tf.image.resize(cam[..., None], size, method=options["interpolation"])
+                cam = cam[..., 0]
+            return cam
+
+        return Plan(
+            points=1,
+            make_rows=lambda x_rows, rows, tensors: (x_rows, None),
+            key=("layer_cam", id(layer), options["upsample"], options["interpolation"]) + (
+                options["relu"],
+            ),
+            attribute=attribute,
+            argmax_targets=True,
+        )
