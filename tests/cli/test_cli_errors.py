@@ -45,8 +45,8 @@ def test_listings(capsys):
 
 @pytest.fixture
 def image(tmp_path):
-    from skimage import data as samples
     import tensorflow as tf
+    from skimage import data as samples
 
     path = tmp_path / "coffee.png"
     tf.io.write_file(str(path), tf.io.encode_png(samples.coffee()))

@@ -8,6 +8,7 @@ processes on 127.0.0.1 ports, and a run killed with SIGKILL and resumed.
 
 import json
 import os
+import pathlib
 import shutil
 import signal
 import socket
@@ -22,6 +23,7 @@ from tfattr.cli import main
 from tfattr.evaluate import read_records
 
 MOBILENET = "mobilenet_2_5_128_tf.h5"
+IMAGENET_ASSETS = pathlib.Path(__file__).resolve().parents[3] / "shared" / "imagenet_assets"
 LIMIT = 6
 COMMON = ["--methods", "saliency,gradcam", "--metrics", "deletion,insertion", "--steps", "6",
           "--limit", str(LIMIT), "--dataset", "imagenet_a", "--no-download", "--quiet"]  # fmt: skip
@@ -33,7 +35,6 @@ def tfds_dir(tmp_path_factory):
     import tensorflow_datasets as tfds
 
     from tfattr import data
-    from tests.conftest import IMAGENET_ASSETS
 
     if not IMAGENET_ASSETS.is_dir():
         pytest.skip(f"{IMAGENET_ASSETS} is absent")
@@ -59,8 +60,6 @@ def tfds_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def reference(tfds_dir, tmp_path_factory):
     """The default strategy's run, in this process."""
-    from tests.conftest import IMAGENET_ASSETS
-
     out = tmp_path_factory.mktemp("default") / "run"
     argv = ["evaluate", "--model", str(IMAGENET_ASSETS / MOBILENET), *COMMON,
             "--data-dir", str(tfds_dir), "--batch-size", "2", "--strategy", "default",
@@ -159,7 +158,9 @@ def test_two_worker_processes_match_default(reference, tfds_dir, tmp_path, image
     assert json.loads((out / "summary.json").read_text())["images"] == LIMIT
 
 
-def test_killed_run_resumes_to_exactly_the_records(reference, tfds_dir, tmp_path, imagenet_assets):
+def test_killed_run_resumes_to_exactly_the_records(
+    reference, tfds_dir, tmp_path, imagenet_assets, capsys
+):
     out = tmp_path / "killed"
     command = _command(imagenet_assets / MOBILENET, tfds_dir, out, "--batch-size", "1")
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -173,19 +174,17 @@ def test_killed_run_resumes_to_exactly_the_records(reference, tfds_dir, tmp_path
     done = len(list(out.glob("records/*/batch-*.json")))
     assert 2 <= done < LIMIT, "the run finished before it could be killed"
 
-    again = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=300)
-    assert again.returncode == 2 and "--resume" in again.stderr
-    resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True,
-                             env=_env(), timeout=300)  # fmt: skip
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    # The rest in this process: only the killed run needed a process of its own.
+    argv = command[command.index("evaluate") :]
+    assert main(argv) == 2 and "--resume" in capsys.readouterr().err
+    assert main([*argv, "--resume"]) == 0
     assert len(list(out.glob("records/*/batch-*.json"))) == LIMIT
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp") and p.stat().st_size]
     assert_same_records(reference, out)
 
     # Other settings in the same folder are refused.
-    other = subprocess.run(command + ["--resume", "--steps", "7"], capture_output=True,
-                           text=True, env=_env(), timeout=300)  # fmt: skip
-    assert other.returncode == 2 and "other settings (steps)" in other.stderr
+    assert main([*argv, "--resume", "--steps", "7"]) == 2
+    assert "other settings (steps)" in capsys.readouterr().err
 
 
 def test_shards_and_mask_metrics_on_shapes(tmp_path, capsys):

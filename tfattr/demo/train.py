@@ -17,7 +17,7 @@ import time
 from tfattr.demo import shapes
 from tfattr.demo.model import WEIGHTS, build_model
 
-TRAIN_COUNT, VALIDATION_COUNT, TEST_COUNT = 8000, 1000, 1000
+TRAIN_COUNT, TEST_COUNT = 8000, 1000
 EPOCHS, BATCH_SIZE, LEARNING_RATE, SEED = 10, 64, 3e-3, 0
 
 
@@ -26,6 +26,7 @@ def train(
     *,
     epochs: int = EPOCHS,
     train_count: int = TRAIN_COUNT,
+    test_count: int = TEST_COUNT,
     verbose: int = 2,
 ) -> dict:
     """Generates the data, trains, evaluates on the test stream and saves the weights.
@@ -34,6 +35,7 @@ def train(
         out: the ``.weights.h5`` file to write (its folder is created).
         epochs: passes over the training images.
         train_count: training images (from the stream :data:`shapes.TRAIN_SEED`).
+        test_count: validation and test images each.
         verbose: Keras' fit verbosity.
 
     Returns:
@@ -47,8 +49,8 @@ def train(
     tf.config.experimental.enable_op_determinism()
     started = time.time()
     x_train, y_train, _ = shapes.make_dataset(train_count, shapes.TRAIN_SEED)
-    x_val, y_val, _ = shapes.make_dataset(VALIDATION_COUNT, shapes.VALIDATION_SEED)
-    x_test, y_test, _ = shapes.make_dataset(TEST_COUNT, shapes.TEST_SEED)
+    x_val, y_val, _ = shapes.make_dataset(test_count, shapes.VALIDATION_SEED)
+    x_test, y_test, _ = shapes.make_dataset(test_count, shapes.TEST_SEED)
 
     model = build_model()
     steps = epochs * (train_count // BATCH_SIZE)
@@ -81,7 +83,7 @@ def train(
         "classes": list(shapes.CLASSES),
         "image_size": shapes.IMAGE_SIZE,
         "train_images": train_count,
-        "test_images": TEST_COUNT,
+        "test_images": test_count,
         "epochs": epochs,
         "seed": SEED,
         "test_accuracy": float(test_accuracy),
