@@ -12,9 +12,10 @@ from typing import Any, ClassVar
 
 import tensorflow as tf
 
+from tfattr.core import baselines as base
 from tfattr.core.adapter import ModelAdapter
 from tfattr.core.engine import GradientEngine, Plan
-from tfattr.core.inputs import as_images, as_targets, check_positive_int
+from tfattr.core.inputs import as_images, as_targets, check_positive_int, check_seed
 
 
 class Explainer(abc.ABC):
@@ -146,3 +147,37 @@ class GradientExplainer(Explainer):
         if targets is None and not plan.argmax_targets:
             targets = self.top_classes(x)
         return self.engine.run(x, targets, plan)["sum"]
+
+
+class ReferenceExplainer(GradientExplainer):
+    """A gradient explainer that compares each input with baselines (IG, DeepLift, ...).
+
+    Subclasses name their baseline option (``baseline_option``) and get the baseline resolution
+    and ``return_convergence_delta`` (``sum(attr) - (F(x) - mean_k F(b_k))`` per image) here.
+    Their ``defaults`` include ``return_convergence_delta``, ``seed``, ``value_range`` and
+    ``blur_sigma``.
+    """
+
+    baseline_option: ClassVar[str] = "baseline"
+
+    def baselines(self, x, options):
+        """The resolved :class:`tfattr.core.baselines.Baselines` for images ``x``."""
+        return base.resolve(
+            options[self.baseline_option],
+            x,
+            seed=check_seed(options["seed"]),
+            value_range=options["value_range"],
+            blur_sigma=options["blur_sigma"],
+            name=self.baseline_option,
+        )
+
+    def attribute(self, x, targets, options):
+        if targets is None and options["return_convergence_delta"]:
+            targets = self.top_classes(x)
+        attributions = super().attribute(x, targets, options)
+        if not options["return_convergence_delta"]:
+            return attributions
+        delta = base.convergence_delta(
+            self.engine, x, attributions, targets, self.baselines(x, options)
+        )
+        return attributions, delta

@@ -9,7 +9,7 @@ import tensorflow as tf
 from tfattr.core import baselines as base
 from tfattr.core import layers
 from tfattr.core.engine import Plan
-from tfattr.core.explainer import GradientExplainer
+from tfattr.core.explainer import ReferenceExplainer
 from tfattr.core.inputs import check_seed
 from tfattr.errors import ModelError
 
@@ -74,13 +74,7 @@ LINEAR = {
     "Normalization",
     "Identity",
     "ActivityRegularization",
-    "Activation",
-    "ReLU",
-    "LeakyReLU",
-    "ELU",
-    "PReLU",
-    "ThresholdedReLU",
-    "Softmax",
+    *layers.ACTIVATION_LAYERS,  # handled by the rescale rule
 }
 
 
@@ -163,7 +157,7 @@ def deeplift_overrides(adapter) -> dict:
     return overrides
 
 
-class DeepLift(GradientExplainer):
+class DeepLift(ReferenceExplainer):
     """DeepLift (rescale rule): attributions that sum to ``F(x) - F(baseline)``.
 
     Input and baseline run through the model in one batch; every elementwise nonlinearity
@@ -196,21 +190,10 @@ class DeepLift(GradientExplainer):
         "value_range": None,
         "blur_sigma": None,
     }
-    baseline_option = "baseline"
 
     def check_options(self, options):
         layers.require_layers(self.adapter, type(self).__name__)
         check_seed(options["seed"])
-
-    def baselines(self, x, options) -> base.Baselines:
-        return base.resolve(
-            options[self.baseline_option],
-            x,
-            seed=check_seed(options["seed"]),
-            value_range=options["value_range"],
-            blur_sigma=options["blur_sigma"],
-            name=self.baseline_option,
-        )
 
     def plan(self, x, options):
         baselines = self.baselines(x, options)
@@ -242,17 +225,6 @@ class DeepLift(GradientExplainer):
             tensors=baselines.tensors,
             attribute=attribute,
             argmax_targets=True,
-        )
-
-    def attribute(self, x, targets, options):
-        if targets is None and options["return_convergence_delta"]:
-            targets = self.top_classes(x)
-        attributions = super().attribute(x, targets, options)
-        if not options["return_convergence_delta"]:
-            return attributions
-        baselines = self.baselines(x, options)
-        return attributions, base.convergence_delta(
-            self.engine, x, attributions, targets, baselines
         )
 
 

@@ -6,12 +6,12 @@ import tensorflow as tf
 
 from tfattr.core import baselines as base
 from tfattr.core.engine import Plan
-from tfattr.core.explainer import GradientExplainer
+from tfattr.core.explainer import ReferenceExplainer
 from tfattr.core.inputs import check_seed
 from tfattr.core.quadrature import RULES, rule
 
 
-class IntegratedGradients(GradientExplainer):
+class IntegratedGradients(ReferenceExplainer):
     """Path integral of gradients from a baseline ``b`` to the input ``x``.
 
     ``IG(x) = (x - b) * integral_0^1 dF(b + a (x - b))/dx da``, approximated with ``steps``
@@ -58,15 +58,6 @@ class IntegratedGradients(GradientExplainer):
         rule(options["method"], options["steps"])  # validates steps for the rule
         check_seed(options["seed"])
 
-    def baselines(self, x, options) -> base.Baselines:
-        return base.resolve(
-            options["baseline"],
-            x,
-            seed=check_seed(options["seed"]),
-            value_range=options["value_range"],
-            blur_sigma=options["blur_sigma"],
-        )
-
     def plan(self, x, options):
         alphas, weights = rule(options["method"], options["steps"])
         baselines = self.baselines(x, options)
@@ -92,15 +83,4 @@ class IntegratedGradients(GradientExplainer):
                 "weights": tf.constant(weights, tf.float32),
                 **baselines.tensors,
             },
-        )
-
-    def attribute(self, x, targets, options):
-        if targets is None and options["return_convergence_delta"]:
-            targets = self.top_classes(x)
-        attributions = super().attribute(x, targets, options)
-        if not options["return_convergence_delta"]:
-            return attributions
-        baselines = self.baselines(x, options)
-        return attributions, base.convergence_delta(
-            self.engine, x, attributions, targets, baselines
         )

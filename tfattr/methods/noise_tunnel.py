@@ -57,7 +57,7 @@ class NoiseTunnel(Explainer):
                 f"{type(explainer).__name__}."
             )
         self.explainer = explainer
-        self.adapter, self.engine = explainer.adapter, explainer.engine
+        self.adapter, self.engine, self.spec = explainer.adapter, explainer.engine, explainer.spec
         self.options = self._merge(self.defaults, options)
 
     def _merge(self, base, overrides):
