@@ -49,9 +49,8 @@ class LayerCAM(GradCAM):
         return Plan(
             points=1,
             make_rows=lambda x_rows, rows, tensors: (x_rows, None),
-            key=("layer_cam", id(layer), options["upsample"], options["interpolation"]) + (
-                options["relu"],
-            ),
+            key=("layer_cam", id(layer), options["upsample"], options["interpolation"])
+            + (options["relu"],),
             attribute=attribute,
             argmax_targets=True,
         )
