@@ -5,5 +5,5 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
   .venv/bin/python -m pip install -q --upgrade pip
 fi
-.venv/bin/python -m pip install -q -e ".[test]" 2>&1 | grep -v "is ignored: it is neither a file nor a directory" >&2 || true
-.venv/bin/python -c "import tfattr" || { echo "tfattr failed to install" >&2; exit 1; }
+.venv/bin/python -m pip install -q -e ".[test]" 2>&1 | grep -E "^(ERROR|error):" >&2 || true
+TF_CPP_MIN_LOG_LEVEL=3 .venv/bin/python -c "import tfattr" || { echo "tfattr failed to install" >&2; exit 1; }
