@@ -14,38 +14,45 @@ from tfattr.core.inputs import check_positive_int
 TRUNCATE = 4.0  # kernel radius in sigmas, scipy.ndimage.gaussian_filter's default
 
 
-def _blur_matrices(sigma, size: int) -> tf.Tensor:
+def _blur_matrices(sigma, size: int, reach: int) -> tf.Tensor:
     """``(B, size, size)`` matrices of a 1-D Gaussian blur per row's ``sigma`` (B,).
 
     scipy's ``gaussian_filter`` with ``mode="constant"``: taps ``exp(-d^2 / 2 sigma^2)`` for
     ``|d| <= int(4 sigma + 0.5)``, normalised over the whole kernel, zeros outside the image.
-    Sigma 0 gives the identity.
+    ``reach`` is a static bound on the radius (XLA needs static shapes). Sigma 0 gives the
+    identity.
     """
     sigma = tf.maximum(sigma, 1e-6)[:, None]
-    radius = tf.floor(TRUNCATE * sigma + 0.5)
-    reach = tf.reduce_max(radius)  # dynamic: the kernel may be wider than the image
-    taps = tf.range(-reach, reach + 1.0)[None, :]
-    kernel = tf.where(tf.abs(taps) <= radius, tf.exp(-(taps**2) / (2 * sigma**2)), 0.0)
+    cutoff = tf.floor(TRUNCATE * sigma + 0.5)
+    taps = tf.range(-reach, reach + 1, dtype=tf.float32)[None, :]
+    kernel = tf.where(tf.abs(taps) <= cutoff, tf.exp(-(taps**2) / (2 * sigma**2)), 0.0)
     norm = tf.reduce_sum(kernel, axis=1)[:, None, None]
     index = tf.range(size, dtype=tf.float32)
     d = index[:, None] - index[None, :]
-    sigma, radius = sigma[:, :, None], radius[:, :, None]
-    inside = tf.abs(d)[None] <= radius
+    sigma, cutoff = sigma[:, :, None], cutoff[:, :, None]
+    inside = tf.abs(d)[None] <= cutoff
     return tf.where(inside, tf.exp(-(d[None] ** 2) / (2 * sigma**2)), 0.0) / norm
 
 
-def gaussian_blur(x: tf.Tensor, sigma) -> tf.Tensor:
+def radius(sigma: float) -> int:
+    """scipy's kernel radius for ``sigma``: ``int(4 sigma + 0.5)``."""
+    return int(TRUNCATE * float(sigma) + 0.5)
+
+
+def gaussian_blur(x: tf.Tensor, sigma, max_sigma: float | None = None) -> tf.Tensor:
     """Per-row Gaussian blur of images ``(B, H, W, C)`` over H and W with zero padding.
 
     ``sigma`` is a scalar or one value per row; it matches
     ``scipy.ndimage.gaussian_filter(image, (sigma, sigma, 0), mode="constant")``, the blur of
     the reference implementation, and is written as two matrix products so that every row of a
-    compiled chunk can have its own sigma.
+    compiled chunk can have its own sigma. ``max_sigma`` bounds the sigmas when they are
+    tensors (default: ``sigma`` itself, which must then be a number).
     """
+    reach = radius(sigma if max_sigma is None else max_sigma)
     sigma = tf.broadcast_to(tf.cast(sigma, tf.float32), tf.shape(x)[:1])
     height, width = int(x.shape[1]), int(x.shape[2])
-    rows = _blur_matrices(sigma, height)
-    cols = _blur_matrices(sigma, width)
+    rows = _blur_matrices(sigma, height, reach)
+    cols = _blur_matrices(sigma, width, reach)
     x = tf.einsum("bij,bjwc->biwc", rows, x)
     return tf.einsum("bkw,biwc->bikc", cols, x)
 
@@ -102,19 +109,20 @@ class BlurIntegratedGradients(GradientExplainer):
 
     def plan(self, x, options):
         sigmas = self.sigmas(options)
+        top = float(sigmas[-1]) + float(options["grad_step"])
 
         def make_rows(x_rows, rows, tensors):
             sigma = tf.gather(tensors["sigmas"], rows.point)
             width = tf.gather(tensors["widths"], rows.point)
-            point = gaussian_blur(x_rows, sigma)
-            ahead = gaussian_blur(x_rows, sigma + tensors["grad_step"])
+            point = gaussian_blur(x_rows, sigma, top)
+            ahead = gaussian_blur(x_rows, sigma + tensors["grad_step"], top)
             slope = (ahead - point) / tensors["grad_step"]
             return point, -tf.reshape(width, (-1, 1, 1, 1)) * slope
 
         return Plan(
             points=options["steps"],
             make_rows=make_rows,
-            key=("blur_ig",),
+            key=("blur_ig", radius(top)),
             tensors={
                 "sigmas": tf.constant(sigmas[:-1], tf.float32),
                 "widths": tf.constant(np.diff(sigmas), tf.float32),
@@ -128,6 +136,6 @@ class BlurIntegratedGradients(GradientExplainer):
         attributions = super().attribute(x, targets, options)
         if not options["return_convergence_delta"]:
             return attributions
-        start = gaussian_blur(x, float(options["max_sigma"]))
+        start = gaussian_blur(x, float(self.sigmas(options)[-1]))
         change = self.engine.target_scores(x, targets) - self.engine.target_scores(start, targets)
         return attributions, tf.reduce_sum(attributions, axis=(1, 2, 3)) - change

@@ -1,0 +1,195 @@
+"""The cross-method invariants of tests/test_invariants.py, for the methods of issue 10.
+
+The same checks (shapes, per-example targets, default target, batch size, compiled == eager,
+XLA, seeds, retracing, bad inputs, the user's model untouched) over this module's registry.
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+import toy_models
+
+from tfattr.methods.blur_ig import BlurIntegratedGradients
+from tfattr.methods.deconvolution import Deconvolution
+from tfattr.methods.feature_ablation import FeatureAblation
+from tfattr.methods.guided_ig import GuidedIntegratedGradients
+from tfattr.methods.layer_cam import LayerCAM
+from tfattr.methods.lime import KernelShap, Lime
+from tfattr.methods.lrp import LRP
+from tfattr.methods.rise import RISE
+from tfattr.methods.score_cam import ScoreCAM
+from tfattr.methods.xrai import XRAI
+
+QUADRANTS = (np.arange(8)[:, None] // 4) * 2 + np.arange(8)[None, :] // 4  # 4 segments
+
+# name -> (factory(model, **kwargs) -> explainer, random?, map (N, H, W) instead of pixels?)
+METHODS = {
+    "deconvolution": (lambda m, **k: Deconvolution(m, **k), False, False),
+    "guided_ig": (lambda m, **k: GuidedIntegratedGradients(m, steps=4, **k), False, False),
+    "blur_ig": (
+        lambda m, **k: BlurIntegratedGradients(m, steps=4, max_sigma=2.0, **k),
+        False,
+        False,
+    ),
+    "score_cam": (lambda m, **k: ScoreCAM(m, **k), False, True),
+    "score_cam_faster": (
+        lambda m, **k: ScoreCAM(m, max_channels=3, upsample=False, **k),
+        False,
+        True,
+    ),
+    "layer_cam": (lambda m, **k: LayerCAM(m, **k), False, True),
+    "rise": (lambda m, **k: RISE(m, samples=12, grid_size=3, seed=1, **k), True, True),
+    "lime": (lambda m, **k: Lime(m, samples=12, segments=QUADRANTS, seed=1, **k), True, False),
+    "lime_slic": (lambda m, **k: Lime(m, samples=8, n_segments=6, seed=1, **k), True, False),
+    "kernel_shap": (
+        lambda m, **k: KernelShap(m, samples=12, segments=QUADRANTS, seed=1, **k),
+        True,
+        False,
+    ),
+    "feature_ablation": (
+        lambda m, **k: FeatureAblation(m, segments=QUADRANTS, **k),
+        False,
+        False,
+    ),
+    "xrai": (
+        lambda m, **k: XRAI(m, steps=3, segments=QUADRANTS, min_pixel_diff=1, **k),
+        False,
+        True,
+    ),
+    "lrp": (lambda m, **k: LRP(m, **k), False, False),
+    "lrp_epsilon_plus_flat": (lambda m, **k: LRP(m, rule="epsilon_plus_flat", **k), False, False),
+}
+
+
+@pytest.fixture(scope="module")
+def model():
+    return toy_models.cnn("functional", seed=3)
+
+
+@pytest.fixture(scope="module")
+def x():
+    return np.random.default_rng(9).uniform(0, 1, size=(3, *toy_models.SHAPE)).astype("float32")
+
+
+def _explain(name, model, x, target, **kwargs):
+    factory = METHODS[name][0]
+    return factory(model, **kwargs).explain(x, target=target)
+
+
+def expected_shape(name, x):
+    if name == "score_cam_faster":
+        return (x.shape[0], 6, 6)  # the conv layer's resolution
+    return x.shape[:3] if METHODS[name][2] else x.shape
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_shapes_and_single_image(name, model, x):
+    attr = _explain(name, model, x, [0, 1, 2])
+    assert attr.shape == expected_shape(name, x) and attr.dtype == tf.float32
+    assert np.all(np.isfinite(attr))
+    single = _explain(name, model, x[1], 1)
+    assert single.shape == expected_shape(name, x)[1:]
+    np.testing.assert_allclose(single, attr[1], atol=1e-5)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_per_example_targets_equal_one_by_one_calls(name, model, x):
+    batched = _explain(name, model, x, [3, 0, 2]).numpy()
+    for i, t in enumerate([3, 0, 2]):
+        alone = _explain(name, model, x[i : i + 1], t).numpy()
+        np.testing.assert_allclose(alone[0], batched[i], atol=1e-5)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_default_target_is_the_top_class(name, model, x):
+    top = np.argmax(model(x).numpy(), axis=-1)
+    np.testing.assert_allclose(
+        _explain(name, model, x, None), _explain(name, model, x, top), atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_result_does_not_depend_on_batch_size(name, model, x):
+    results = [_explain(name, model, x, 1, batch_size=b).numpy() for b in (1, 4, 64)]
+    for other in results[1:]:
+        np.testing.assert_allclose(other, results[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_compiled_equals_eager(name, model, x):
+    compiled = _explain(name, model, x, [0, 1, 2], batch_size=5).numpy()
+    tf.config.run_functions_eagerly(True)
+    try:
+        eager = _explain(name, model, x, [0, 1, 2], batch_size=5).numpy()
+    finally:
+        tf.config.run_functions_eagerly(False)
+    np.testing.assert_allclose(eager, compiled, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_xla_equals_default(name, model, x):
+    default = _explain(name, model, x, [0, 1, 2]).numpy()
+    xla = _explain(name, model, x, [0, 1, 2], jit_compile=True).numpy()
+    np.testing.assert_allclose(xla, default, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", [n for n, entry in METHODS.items() if entry[1]])
+def test_seeds_reproduce_and_differ(name, model, x):
+    factory = METHODS[name][0]
+    explainer = factory(model)
+    first = explainer.explain(x, target=1).numpy()
+    np.testing.assert_array_equal(explainer.explain(x, target=1).numpy(), first)
+    np.testing.assert_array_equal(factory(model).explain(x, target=1).numpy(), first)
+    other = explainer.explain(x, target=1, seed=2).numpy()
+    assert np.abs(other - first).max() > 1e-4
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_no_retrace_for_same_shapes(name, model, x):
+    explainer = METHODS[name][0](model, batch_size=4)
+    explainer.explain(x, target=[0, 1, 2])
+    traces = explainer.engine.trace_count
+    explainer.explain(x + 0.1, target=[2, 1, 0])
+    explainer.explain(np.concatenate([x, x]), target=1)  # more images: same chunk shapes
+    assert explainer.engine.trace_count == traces
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_bad_inputs_are_rejected(name, model, x):
+    explainer = METHODS[name][0](model)
+    with pytest.raises(ValueError, match=r"target: class index 4 is out of range.*\[0, 3\]"):
+        explainer.explain(x, target=4)
+    bad = x.copy()
+    bad[0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="inputs: 1 values are NaN"):
+        explainer.explain(bad)
+    with pytest.raises(ValueError, match="model expects"):
+        explainer.explain(np.zeros((1, 9, 9, 3)))
+    with pytest.raises(TypeError, match="unknown option"):
+        explainer.explain(x, stepz=3)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_user_model_is_unchanged_also_after_a_failure(name, x):
+    model = toy_models.cnn("nested", seed=4)
+    before = model(x).numpy()
+    factory = METHODS[name][0]
+    factory(model).explain(x, target=1)
+    explainer = factory(model)
+
+    forward, calls = explainer.adapter._forward, []
+
+    def broken(images):  # the probe passes; the method's own forward passes fail midway
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("device lost")
+        return forward(images)
+
+    explainer.adapter._forward = broken
+    with pytest.raises(RuntimeError, match="device lost"):
+        explainer.explain(x, target=1)
+    for layer in model._flatten_layers():
+        assert "call" not in vars(layer), layer.name
+    np.testing.assert_array_equal(model(x).numpy(), before)
+    assert model.get_layer("base").get_layer("conv").activation is keras.activations.relu
