@@ -298,8 +298,9 @@ RANDOM_BASELINES = 3 if OFFLINE else 10  # IG averaged over this many random ref
             difference.
 
             **Zero baseline.** `baseline="black"` means zeros *in the model's input space*. For
-            VGG's preprocessing that is the ImageNet mean colour, not a black photo; the point is
-            only to have a reference with no object in it.
+            VGG's preprocessing that is the ImageNet mean colour (for the offline MobileNet, whose
+            inputs are in [-1, 1], mid-grey), not a black photo; the point is only to have a
+            reference with no object in it.
             """
         ),
         code(
@@ -440,8 +441,8 @@ NOISE_REFERENCES = 2 if OFFLINE else 4  # random-noise references for the Shap m
             ## Four methods
 
             - **Saliency**: the absolute gradient of the class logit.
-            - **Integrated Gradients**: gradients averaged along the path from a black-in-model-space
-              baseline to the image, times the difference (see notebook 01). The convergence delta
+            - **Integrated Gradients**: gradients averaged along the path from the all-zeros input
+              (zeros in the model's input space) to the image, times the difference (see notebook 01). The convergence delta
               $\\sum \\mathrm{IG} - (F(x) - F(b))$ tells whether `steps` was enough: it should be
               small next to $F(x) - F(b)$.
             - **GradientShap**: the expected-gradients estimate of SHAP values. Each draw picks a
@@ -772,8 +773,9 @@ OUTPUT.mkdir(exist_ok=True)
             The most direct test there is: hide a square patch (set it to zero in the model's input
             space), measure how much the class score drops, and slide the patch over the image. Each
             pixel gets the average drop of the patches that covered it. It needs no gradients, only
-            many forward passes, and its resolution is the patch size. *What to see:* red where
-            hiding the patch hurts "tench" the most; blue where hiding it *helps* the class.
+            many forward passes, and its resolution is the patch size. *What to see:* green where
+            hiding the patch lowers the "tench" score the most (positive attribution), red where
+            hiding it *raises* the score.
             """
         ),
         code(
@@ -1025,8 +1027,8 @@ SLICE = "test" if OFFLINE else "test[:500]"   # the accuracy slice
             """
             ## Prediction vs label
 
-            The hub model returns logits. `spec.decode` names the top classes (background
-            included, at index 0); `spec.to_imagenet` maps a model output back to the ImageNet-1k
+            The hub model returns logits. `spec.class_names` has one name per output, with
+            "background" at index 0; `spec.to_imagenet` maps a model output back to the ImageNet-1k
             index. Below, each image's label, the plain top-1 over all 1001 outputs, and the top-1
             restricted to the 200 ImageNet-A classes.
             """
@@ -1129,9 +1131,9 @@ SLICE = "test" if OFFLINE else "test[:500]"   # the accuracy slice
 
             Two numbers: the official one, where the prediction is the best of the 200 ImageNet-A
             classes (`accuracy_200`), and the stricter one over all 1000 ImageNet classes
-            (`accuracy_1000`). Both ignore the background output. Models trained on ImageNet score
-            very low on ImageNet-A by construction (Hendrycks et al. report single digits for
-            ResNet-50).
+            (`accuracy_1000`). Both ignore the background output. ImageNet-A was collected by keeping
+            photos that ResNet-50 classifiers get wrong, so standard ImageNet models score only a
+            few percent on it; a low number here is expected, not a bug.
             """
         ),
         code(

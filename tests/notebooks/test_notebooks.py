@@ -7,6 +7,7 @@ downloads. Any download that slips through fails at once: the kernel's HTTP(S) p
 closed local port. A failing cell fails the test with the cell's source and error.
 """
 
+import importlib.util
 import pathlib
 import sys
 import time
@@ -27,6 +28,34 @@ DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: connections are refused a
 
 def test_all_five_walkthroughs_exist():
     assert [n[:2] for n in NAMES] == ["01", "02", "03", "04", "05"], NAMES
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_layout(name):
+    """Badge to this notebook on Colab, a Colab-only install cell, the offline switch, papers."""
+    notebook = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    first, code = notebook.cells[0], [c.source for c in notebook.cells if c.cell_type == "code"]
+    badge = (
+        f"https://colab.research.google.com/github/tfattr/tfattr/blob/main/notebooks/{name}.ipynb"
+    )
+    assert first.cell_type == "markdown" and badge in first.source
+    assert "arxiv.org" in first.source or "Krizhevsky" in first.source
+    assert 'if "google.colab" in sys.modules:' in code[0] and "pip install" in code[0]
+    assert 'OFFLINE = os.environ.get("TFATTR_OFFLINE", "0") == "1"' in code[1]
+
+
+def test_notebooks_match_their_generator():
+    """The .ipynb files are what notebooks/_build.py writes (edit the generator, then rebuild)."""
+    spec = importlib.util.spec_from_file_location("notebook_build", NOTEBOOKS / "_build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    assert sorted(build.NOTEBOOKS) == NAMES
+    for name in NAMES:
+        expected = nbformat.writes(build.build(name))
+        actual = (NOTEBOOKS / f"{name}.ipynb").read_text(encoding="utf-8")
+        assert actual.strip() == expected.strip(), (
+            f"{name}.ipynb is stale: python notebooks/_build.py"
+        )
 
 
 @pytest.mark.parametrize("name", NAMES)
