@@ -29,43 +29,75 @@ COMMON = ["--methods", "saliency,gradcam", "--metrics", "deletion,insertion", "-
           "--limit", str(LIMIT), "--dataset", "imagenet_a", "--no-download", "--quiet"]  # fmt: skip
 
 
+def _once(tmp_path_factory, name, build):
+    """``build(folder)`` once per test session, also when xdist runs the tests in several processes.
+
+    The first process to take the lock builds; the others wait for its marker and reuse the
+    folder (each run of this module costs several CPU-heavy TensorFlow runs).
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, shared by the xdist workers
+    folder, done, failed = root / name, root / f"{name}.done", root / f"{name}.failed"
+    try:
+        os.close(os.open(root / f"{name}.lock", os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        deadline = time.time() + 900
+        while not (done.exists() or failed.exists()) and time.time() < deadline:
+            time.sleep(0.2)
+        if not done.exists():
+            pytest.fail(f"building {name} failed in another test process")
+        return folder
+    try:
+        build(folder)
+    except BaseException:
+        failed.touch()
+        raise
+    done.touch()
+    return folder
+
+
 @pytest.fixture(scope="module")
 def tfds_dir(tmp_path_factory):
     """TFDS imagenet_a prepared offline from real photos of ImageNet-A classes."""
-    import tensorflow_datasets as tfds
-
-    from tfattr import data
-
     if not IMAGENET_ASSETS.is_dir():
         pytest.skip(f"{IMAGENET_ASSETS} is absent")
-    archive = tmp_path_factory.mktemp("imagenet_a_download")
-    wnids = data.imagenet_wnids()
-    for photo in sorted((IMAGENET_ASSETS / "sample_images").iterdir()):
-        wnid = photo.name.split("_")[0]
-        if wnids.index(wnid) in data.IMAGENET_A_CLASSES:
-            folder = archive / "imagenet-a" / wnid
-            folder.mkdir(parents=True)
-            shutil.copy(photo, folder / f"{wnid}_{photo.stem}.jpg")
-    path = tmp_path_factory.mktemp("tfds")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(
-            tfds.download.DownloadManager,
-            "download_and_extract",
-            lambda self, url: str(archive),
-        )
-        data.imagenet_a(image_size=8, data_dir=path)
-    return path
+
+    def build(path):
+        import tensorflow_datasets as tfds
+
+        from tfattr import data
+
+        archive = path / "download"
+        wnids = data.imagenet_wnids()
+        for photo in sorted((IMAGENET_ASSETS / "sample_images").iterdir()):
+            wnid = photo.name.split("_")[0]
+            if wnids.index(wnid) in data.IMAGENET_A_CLASSES:
+                folder = archive / "imagenet-a" / wnid
+                folder.mkdir(parents=True)
+                shutil.copy(photo, folder / f"{wnid}_{photo.stem}.jpg")
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(
+                tfds.download.DownloadManager,
+                "download_and_extract",
+                lambda self, url: str(archive),
+            )
+            data.imagenet_a(image_size=8, data_dir=path / "tfds")
+
+    return _once(tmp_path_factory, "imagenet_a", build) / "tfds"
 
 
 @pytest.fixture(scope="module")
 def reference(tfds_dir, tmp_path_factory):
-    """The default strategy's run, in this process."""
-    out = tmp_path_factory.mktemp("default") / "run"
-    argv = ["evaluate", "--model", str(IMAGENET_ASSETS / MOBILENET), *COMMON,
-            "--data-dir", str(tfds_dir), "--batch-size", "2", "--strategy", "default",
-            "--out", str(out), "--save-maps"]  # fmt: skip
-    assert main(argv) == 0
-    return out
+    """The default strategy's run (in the first test process that needs it)."""
+
+    def build(out):
+        argv = ["evaluate", "--model", str(IMAGENET_ASSETS / MOBILENET), *COMMON,
+                "--data-dir", str(tfds_dir), "--batch-size", "2", "--strategy", "default",
+                "--out", str(out), "--save-maps"]  # fmt: skip
+        assert main(argv) == 0
+
+    return _once(tmp_path_factory, "reference_run", build)
 
 
 def _command(model, tfds_dir, out, *extra):
