@@ -1,13 +1,14 @@
 """Executes every walkthrough notebook in notebooks/ offline, top to bottom, one test each.
 
-The kernel is started from the interpreter running pytest (jupyter_client replaces the
-``python3`` kernelspec's ``python`` with ``sys.executable``), with TFATTR_OFFLINE=1 so that the
-notebooks use the stand-ins of ../shared/imagenet_assets and generated data instead of
-downloads. Any download that slips through fails at once: the kernel's HTTP(S) proxy points at a
-closed local port. A failing cell fails the test with the cell's source and error.
+The kernel runs the interpreter that runs pytest (through a kernelspec written for the test),
+with TFATTR_OFFLINE=1 so that the notebooks use the stand-ins of ../shared/imagenet_assets and
+generated data instead of downloads. Any download that slips through fails at once: the
+kernel's HTTP(S) proxy points at a closed local port. A failing cell fails the test with the
+cell's source and error; the executed notebook is left in the test's tmp_path.
 """
 
 import importlib.util
+import json
 import pathlib
 import sys
 import time
@@ -23,6 +24,7 @@ NOTEBOOKS = ROOT / "notebooks"
 ASSETS = ROOT.parent / "shared" / "imagenet_assets"
 CELL_TIMEOUT = 300  # seconds; the slowest offline cell takes a few seconds
 NAMES = sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+KERNEL = "tfattr-notebook-test"
 DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: connections are refused at once
 
 
@@ -85,6 +87,14 @@ def test_notebook_runs_offline(name, tmp_path, monkeypatch):
         "NO_PROXY": "127.0.0.1,localhost",
     }
     (tmp_path / "home").mkdir()
+    # A kernelspec of our own, first on JUPYTER_PATH: the kernel runs this very interpreter even
+    # where a user-level "python3" kernelspec points elsewhere.
+    kernel_dir = tmp_path / "jupyter" / "kernels" / KERNEL
+    kernel_dir.mkdir(parents=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    spec = {"argv": argv, "display_name": "tfattr notebook test", "language": "python"}
+    (kernel_dir / "kernel.json").write_text(json.dumps(spec))
+    environment["JUPYTER_PATH"] = str(tmp_path / "jupyter")
     for key, value in environment.items():
         monkeypatch.setenv(key, value)  # the kernel inherits pytest's environment
     monkeypatch.delenv("TFHUB_MODEL_LOAD_FORMAT", raising=False)
@@ -93,7 +103,7 @@ def test_notebook_runs_offline(name, tmp_path, monkeypatch):
     client = nbclient.NotebookClient(
         notebook,
         timeout=CELL_TIMEOUT,
-        kernel_name="python3",
+        kernel_name=KERNEL,
         resources={"metadata": {"path": str(NOTEBOOKS)}},
     )
     start = time.perf_counter()
