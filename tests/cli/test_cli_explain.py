@@ -89,3 +89,36 @@ def test_explain_target_by_name_on_the_demo_model(tmp_path, capsys):
     summary = json.loads((out / "explain.json").read_text())
     assert summary["images"][0]["target"] == 3 and summary["images"][0]["target_name"] == "cross"
     assert "shape.png" in capsys.readouterr().out
+
+
+def test_explain_a_hub_like_saved_model(tmp_path, capsys):
+    """An opaque 1001-class SavedModel: gradient methods run, layer methods are refused (exit 2)."""
+    import tensorflow as tf
+
+    class HubLike(tf.Module):
+        def __init__(self):
+            super().__init__()
+            weights = np.zeros((3, 1001), np.float32)
+            weights[0, 282] = 10.0  # red -> hub output 282 = ImageNet 281 (tabby)
+            self.weights = tf.Variable(weights)
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 16, 16, 3], tf.float32)])
+        def __call__(self, images):
+            return tf.reduce_mean(images, axis=[1, 2]) @ self.weights
+
+    model = tmp_path / "hub_like"
+    tf.saved_model.save(HubLike(), str(model))
+    red = np.zeros((16, 16, 3), np.uint8)
+    red[..., 0] = 255
+    image = tmp_path / "red.png"
+    tf.io.write_file(str(image), tf.io.encode_png(red))
+
+    argv = ["explain", str(image), "--model", str(model), "--out", str(tmp_path / "out")]
+    assert main([*argv, "--methods", "saliency,gradcam"]) == 2
+    assert "gradcam need the model's layers" in capsys.readouterr().err
+    assert main([*argv, "--methods", "saliency,ig", "--quiet"]) == 0
+    summary = json.loads((tmp_path / "out" / "explain.json").read_text())
+    assert summary["model"]["label_offset"] == 1
+    assert summary["images"][0]["predictions"][0]["class"] == 282
+    delta = summary["methods"]["integrated_gradients"]["convergence_delta"][0]
+    assert abs(delta) < 1e-3  # a linear model: IG is exact
