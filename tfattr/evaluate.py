@@ -20,6 +20,11 @@ and its records are written to one file, atomically. How the work is distributed
   ``j`` with ``j mod n == i`` (combined with the workers above). Any job rewrites the summary from
   all records present.
 
+Limits, honestly: the replicas are data-parallel Python threads, not one ``strategy.run``
+program; ``TPUStrategy`` is set up the same way (its cores as the replica devices) but has not
+been exercised here (no TPU); the deletion/insertion metrics get a per-replica compiled forward
+pass as an opaque model so that they do not recompile the model at every batch.
+
 Records: ``<out>/records/shard-<s>-of-<S>/batch-<k>.json``, one per batch, written to a temporary
 file and renamed, so a killed run loses at most the batch in flight; ``--resume`` skips the
 batches on disk and computes the rest (no duplicate, no missing record). ``<out>/run.json`` holds
