@@ -46,7 +46,7 @@ def segment(x: tf.Tensor, segments="slic", n_segments: int = 50):
     """
     n, height, width = (int(d) for d in x.shape[:3])
     if isinstance(segments, str):
-        images = x.numpy()
+        images = np.asarray(x)
         raw = np.stack([_superpixels(image, segments, n_segments) for image in images])
     else:
         raw = np.asarray(segments)
