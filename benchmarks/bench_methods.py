@@ -1,0 +1,250 @@
+"""Every tfattr method against its floor: the compiled, batched model passes it needs, nothing else.
+
+    python benchmarks/bench_methods.py                          # CNN 224x224, 8 images, all methods
+    python benchmarks/bench_methods.py --model mobilenet        # the real MobileNet (shared assets)
+    python benchmarks/bench_methods.py --methods ig,gradcam --repeats 9
+    python benchmarks/bench_methods.py --checks                 # + host syncs and peak memory
+    python benchmarks/bench_methods.py --json out.json          # also write the rows as JSON
+
+Floors (same points, same chunk size, prepared in advance as device tensors; see _common.py):
+
+- IG: gradients at images x steps path points;  SmoothGrad: at images x samples noisy points;
+- Occlusion: one forward per window position and image;
+- Grad-CAM: one forward + backward down to the CAM layer per image;
+- DeepLift: one forward + backward over input and baseline rows together;
+- Saliency: one forward + backward per image.
+
+``--checks`` adds, per method, the number of device-to-host reads (``SyncCounter``) at a small
+and a large amount of work (a loop without host round-trips reads the same number of times
+whatever its number of chunks) and the peak RSS increase at both (flat memory: the ratio large /
+small stays near 1 while the work grows 4-16x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import sys
+from collections.abc import Callable
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import tfattr  # noqa: E402
+
+METHODS = ("ig", "smoothgrad", "occlusion", "gradcam", "deeplift", "saliency")
+
+
+@dataclasses.dataclass
+class Case:
+    """One method's benchmark: its floor, tfattr's run, and a run at a chosen amount of work."""
+
+    name: str
+    work: str  # what the floor computes, for the report
+    floor: Callable[[], object]
+    tfattr: Callable[[], object]
+    scaled: Callable[[int], object] | None = None  # run with `size` steps/samples/stride
+    sizes: tuple[int, int] = (0, 0)  # small and large values of the `scaled` parameter
+    size_name: str = ""
+
+
+def occlusion_positions(size: int, window: int, stride: int) -> list[tuple[int, int]]:
+    """Window corners per Captum's placement: 0, s, 2s, ... up to the last overlapping start."""
+    count = math.ceil((size - window) / stride) + 1
+    return [(i * stride, j * stride) for i in range(count) for j in range(count)]
+
+
+def build_cases(model, model_name: str, x: np.ndarray, targets: np.ndarray, args) -> list[Case]:
+    """The benchmark of each method in ``args.methods`` on ``model`` and images ``x``."""
+    b = args.batch_size
+    n, size = len(x), x.shape[1]
+    rng = np.random.default_rng(0)
+    cases = []
+    wanted = args.methods
+    if "ig" in wanted:
+        ig = tfattr.IntegratedGradients(model, steps=args.steps, batch_size=b)
+        alphas = np.linspace(0, 1, args.steps, dtype=np.float32)
+        points = (alphas[None, :, None, None, None] * x[:, None]).reshape(-1, *x.shape[1:])
+        cases.append(
+            Case(
+                "IntegratedGradients",
+                f"{n}x{args.steps} gradients",
+                _common.gradient_floor(model, points, np.repeat(targets, args.steps), b),
+                lambda: ig.explain(x, target=targets).numpy(),
+                lambda k: ig.explain(x, target=targets, steps=k).numpy(),
+                (max(2, args.steps // 4), args.steps * 4),
+                "steps",
+            )
+        )
+    if "smoothgrad" in wanted:
+        sg = tfattr.SmoothGrad(model, samples=args.samples, seed=0, batch_size=b)
+        noisy = np.repeat(x, args.samples, axis=0)
+        noisy = noisy + rng.normal(0, 0.3, noisy.shape).astype(np.float32)
+        cases.append(
+            Case(
+                "SmoothGrad",
+                f"{n}x{args.samples} gradients",
+                _common.gradient_floor(model, noisy, np.repeat(targets, args.samples), b),
+                lambda: sg.explain(x, target=targets).numpy(),
+                lambda k: sg.explain(x, target=targets, samples=k).numpy(),
+                (max(2, args.samples // 4), args.samples * 4),
+                "samples",
+            )
+        )
+    if "occlusion" in wanted:
+        w, s = args.window, args.stride
+        occ = tfattr.Occlusion(model, window=(w, w), stride=(s, s), batch_size=b)
+        corners = occlusion_positions(size, w, s)
+        occluded = np.repeat(x, len(corners), axis=0).reshape(n, len(corners), *x.shape[1:])
+        for k, (i, j) in enumerate(corners):
+            occluded[:, k, i : i + w, j : j + w] = 0.0
+        cases.append(
+            Case(
+                "Occlusion",
+                f"{n}x{len(corners)} forwards ({w}px windows, stride {s})",
+                _common.forward_floor(
+                    model, occluded.reshape(-1, *x.shape[1:]), np.repeat(targets, len(corners)), b
+                ),
+                lambda: occ.explain(x, target=targets).numpy(),
+                lambda k: occ.explain(x, target=targets, stride=(k, k)).numpy(),
+                (min(size, 2 * s), max(1, s // 2)),  # larger stride = fewer windows
+                "stride",
+            )
+        )
+        del occluded
+    if "gradcam" in wanted:
+        layer = _models_cam_layer(model_name)
+        cam = tfattr.GradCAM(model, layer=layer, batch_size=b)
+        cases.append(
+            Case(
+                "GradCAM",
+                f"{n} forward+backward to {layer}",
+                _common.layer_gradient_floor(model, layer, x, targets, b),
+                lambda: cam.explain(x, target=targets).numpy(),
+            )
+        )
+    if "deeplift" in wanted:
+        dl = tfattr.DeepLift(model, batch_size=b)
+        cases.append(
+            Case(
+                "DeepLift",
+                f"{n}+{n} gradients (input and baseline rows)",
+                _common.paired_gradient_floor(model, x, np.zeros_like(x[0]), targets, b),
+                lambda: dl.explain(x, target=targets).numpy(),
+            )
+        )
+    if "saliency" in wanted:
+        sal = tfattr.Saliency(model, batch_size=b)
+        cases.append(
+            Case(
+                "Saliency",
+                f"{n} gradients",
+                _common.gradient_floor(model, x, targets, b),
+                lambda: sal.explain(x, target=targets).numpy(),
+            )
+        )
+    return cases
+
+
+def _models_cam_layer(model_name: str) -> str:
+    return _common._models.CAM_LAYERS[model_name]
+
+
+def checks(case: Case) -> dict:
+    """Host reads and peak memory at the small and large amount of work of ``case``."""
+    out = {}
+    if case.scaled is None:
+        with _common.SyncCounter() as syncs:
+            case.tfattr()
+        return {"syncs": syncs.count}
+    small, large = case.sizes
+    for label, k in (("small", small), ("large", large)):
+        case.scaled(k)  # compile for this amount first: tracing is not the loop
+        with _common.SyncCounter() as syncs, _common.PeakRSS() as peak:
+            case.scaled(k)
+        out[label] = {case.size_name: k, "syncs": syncs.count, "peak_mib": peak.increase / 2**20}
+    return out
+
+
+def run(args) -> list[dict]:
+    """Builds the model and images, times every case, returns one dict per method."""
+    model = _common.build(args.model, args.size)
+    x = _common.images(args.images, args.size, args.model)
+    targets = np.argmax(model.predict(x, verbose=0), axis=-1).astype(np.int32)
+    rows = []
+    for case in build_cases(model, args.model, x, targets, args):
+        medians = _common.time_runs({"floor": case.floor, "tfattr": case.tfattr}, args.repeats)
+        row = {
+            "method": case.name,
+            "work": case.work,
+            "floor_s": medians["floor"],
+            "tfattr_s": medians["tfattr"],
+            "ratio": medians["tfattr"] / medians["floor"],
+        }
+        if args.checks:
+            row["checks"] = checks(case)
+        rows.append(row)
+        _print_row(row)
+    return rows
+
+
+def _print_row(row: dict) -> None:
+    print(
+        f"  {row['method']:20s} floor {row['floor_s']:8.3f} s  tfattr {row['tfattr_s']:8.3f} s  "
+        f"ratio {row['ratio']:.3f}   ({row['work']})",
+        flush=True,
+    )
+    check = row.get("checks")
+    if check and "small" in check:
+        (name, small), large = next(iter(check["small"].items())), check["large"]
+        print(
+            f"  {'':20s} syncs {check['small']['syncs']} at {name} {small}, "
+            f"{large['syncs']} at {large[name]};  peak RSS +{check['small']['peak_mib']:.0f} MiB "
+            f"vs +{large['peak_mib']:.0f} MiB",
+            flush=True,
+        )
+    elif check:
+        print(f"  {'':20s} syncs {check['syncs']}", flush=True)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", choices=_common._models.MODELS, default="cnn")
+    p.add_argument("--size", type=int, default=224)
+    p.add_argument("--images", type=int, default=8)
+    p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--samples", type=int, default=50)
+    p.add_argument("--window", type=int, default=32)
+    p.add_argument("--stride", type=int, default=16)
+    p.add_argument("--batch-size", type=int, default=40)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--methods", type=lambda s: tuple(s.split(",")), default=METHODS)
+    p.add_argument("--checks", action="store_true", help="count host syncs, peak memory")
+    p.add_argument("--json", help="write the rows (and the machine) to this file")
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    unknown = set(args.methods) - set(METHODS)
+    if unknown:
+        raise SystemExit(f"--methods: unknown {sorted(unknown)}; choose from {METHODS}")
+    print(
+        f"{args.model} {args.size}x{args.size}, {args.images} images, batch {args.batch_size}, "
+        f"median of {args.repeats} alternating runs; {_common.machine()}"
+    )
+    rows = run(args)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": _common.machine(), "args": vars(args), "rows": rows}, f, indent=1)
+    return rows
+
+
+if __name__ == "__main__":
+    tf.get_logger().setLevel("ERROR")
+    main()
