@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import ast
 import json
-import os
 import pathlib
 import sys
 import time
@@ -227,8 +226,6 @@ def main(argv=None) -> int:
     """Runs the command line; returns the exit status (0 ok, 1 failure, 2 bad arguments)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     verbose = "--verbose" in argv
-    if not verbose:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:

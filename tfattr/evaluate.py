@@ -805,17 +805,21 @@ def summarize(out, spec, dataset: DatasetSpec, wall_seconds: float | None = None
         },
     }
     atomic_write(out / "summary.json", json.dumps(summary, indent=2).encode())
-    _write_csv(out / "summary.csv", methods)
+    _write_csv(out / "summary.csv", methods, accuracy, summary["throughput"], len(records))
     _plot(out / "summary.png", methods)
     return summary
 
 
-def _write_csv(path: pathlib.Path, methods: dict) -> None:
+def _write_csv(path: pathlib.Path, methods: dict, accuracy: dict, throughput: dict, n: int):
+    """One row per (method, metric); the model's accuracies and the throughput as method ``*``."""
     import io
 
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["method", "metric", "mean", "ci95_low", "ci95_high", "std", "n"])
+    for name, value in accuracy.items():
+        writer.writerow(["*", name, value, "", "", "", n])
+    writer.writerow(["*", "images_per_second", throughput["images_per_second"], "", "", "", n])
     for name, values in methods.items():
         for metric, stats in values.items():
             if isinstance(stats, dict):

@@ -135,6 +135,7 @@ def test_default_run_writes_records_and_summary(reference):
     assert summary["throughput"]["images_per_second"] > 0
     header = (reference / "summary.csv").read_text().splitlines()[0]
     assert header == "method,metric,mean,ci95_low,ci95_high,std,n"
+    assert "*,accuracy_200," in (reference / "summary.csv").read_text()
     assert (reference / "summary.png").stat().st_size > 1000
     maps = np.load(next((reference / "maps").glob("*/batch-000000.npz")))
     assert maps["saliency"].shape == (2, 128, 128) and list(maps["indices"]) == [0, 1]
