@@ -185,3 +185,25 @@ def test_user_model_is_unchanged_also_after_a_failure(name, x):
         assert "call" not in vars(layer), layer.name
     np.testing.assert_array_equal(model(x).numpy(), before)
     assert model.get_layer("base").get_layer("conv").activation is keras.activations.relu
+
+
+@pytest.mark.parametrize("name", ["rise", "lime", "lrp", "xrai"])
+def test_draws_through_viz(name, model, x):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from tfattr import viz
+
+    attr = _explain(name, model, x[:1], 1)[0]
+    figure, _ = viz.visualize(attr, x[0], method="blended_heat_map", use_pyplot=False)
+    assert figure is not None
+
+
+@pytest.mark.parametrize(
+    "name", ["guided_ig", "blur_ig", "rise", "lime", "kernel_shap", "feature_ablation", "xrai"]
+)
+def test_forward_and_gradient_methods_work_on_opaque_models(name, model, x):
+    opaque = toy_models.cnn("callable", seed=3)  # the fixture's weights, as a plain function
+    np.testing.assert_allclose(
+        _explain(name, opaque, x[:1], 2), _explain(name, model, x[:1], 2), atol=1e-4
+    )

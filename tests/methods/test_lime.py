@@ -87,3 +87,12 @@ def test_segments_are_checked(linear):
         KernelShap(model, segments=np.zeros((5, 5), int), samples=4).explain(x, 0)
     per_image = np.stack([ROWS, ROWS.T])  # (N, H, W) is accepted
     assert KernelShap(model, segments=per_image, samples=8, seed=0).explain(x, 0).shape == x.shape
+
+
+def test_too_many_segments_are_refused(linear, monkeypatch):
+    from tfattr.methods import lime
+
+    model, _, x = linear
+    monkeypatch.setattr(lime, "MAX_FEATURES", 16)  # instead of a huge image
+    with pytest.raises(ValueError, match="at most 16"):
+        Lime(model, segments=np.arange(64).reshape(8, 8), samples=4).explain(x, 0)

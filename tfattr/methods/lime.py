@@ -22,6 +22,8 @@ from tfattr.core.engine import Plan
 from tfattr.core.explainer import Explainer
 from tfattr.core.inputs import check_positive_int, check_seed
 
+MAX_FEATURES = 1024  # each row adds a (1 + M) x (2 + M) float32 system: 4 MB at this bound
+
 
 class _Surrogate(Explainer):
     """Shared machinery: segmentation, the sampled plan, the per-image solve."""
@@ -68,6 +70,12 @@ class _Surrogate(Explainer):
             targets = tf.argmax(scores, axis=-1, output_type=tf.int32)
         image_shape = tuple(x.shape[1:])
         labels, counts = seg.segment(x, options["segments"], options["n_segments"])
+        if counts.max() > MAX_FEATURES:
+            raise ValueError(
+                f"segments: {int(counts.max())} segments in one image; the surrogate keeps a "
+                f"(segments x segments) system per row, so use at most {MAX_FEATURES} (e.g. "
+                f"superpixels instead of pixels)."
+            )
         baseline = seg.baseline_value(options["baseline"], image_shape)
         baseline_scores = tf.gather(self.engine.scores(baseline), targets, axis=1)[0]
         draw, weight = self.draw, self.weight
