@@ -795,8 +795,8 @@ OUTPUT.mkdir(exist_ok=True)
 
             Not an attribution: the feature maps a layer computes for this image, whatever the class.
             Early layers respond to edges and colours, late layers to parts of objects. We draw the
-            16 channels that vary most across the image, for an early and for the last convolutional
-            layer, each scaled to its own range. *What to see:* edge- and colour-like maps early on;
+            (up to) 16 channels that vary most across the image, for an early and for the last
+            convolutional layer, each scaled to its own range; constant channels are left out. *What to see:* edge- and colour-like maps early on;
             coarse blobs over parts of the fish at the last layer.
             """
         ),
@@ -810,9 +810,10 @@ OUTPUT.mkdir(exist_ok=True)
             def channel_grid(feature_maps, columns=8, count=16):
                 # The channels that vary most over the image, each scaled to [0, 1], tiled.
                 maps_ = feature_maps[0].numpy()
-                chosen = np.argsort(-maps_.std(axis=(0, 1)))[:count]
-                tiles = [(maps_[..., c] - maps_[..., c].min()) / (np.ptp(maps_[..., c]) + 1e-9)
-                         for c in chosen]
+                spread = maps_.std(axis=(0, 1))
+                live = [c for c in np.argsort(-spread)[:count] if spread[c] > 1e-3 * spread.max()]
+                live = live[: max(len(live) // columns * columns, min(len(live), columns))]  # full rows
+                tiles = [(maps_[..., c] - maps_[..., c].min()) / np.ptp(maps_[..., c]) for c in live]
                 rows = [np.concatenate(tiles[r:r + columns], axis=1)
                         for r in range(0, len(tiles), columns)]
                 return np.concatenate(rows, axis=0)
