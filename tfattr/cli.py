@@ -664,7 +664,10 @@ def cmd_evaluate(args) -> int:
         )
     except evaluate.EvaluationSetupError as error:
         raise UsageError(str(error)) from error
-    summary = runner.run()
+    try:
+        summary = runner.run()
+    except evaluate.EvaluationSetupError as error:  # e.g. a TFDS name that does not exist
+        raise UsageError(str(error)) from error
     if summary is not None and not args.quiet:
         print(evaluate.format_summary(summary))
     return 0

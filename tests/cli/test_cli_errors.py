@@ -89,6 +89,10 @@ def test_bad_arguments_exit_2_with_one_line(capsys, tmp_path, image, imagenet_as
         (["explain", str(image), "--bogus"], "unrecognized arguments"),
         (["evaluate", "--model", model, "--dataset", "mnist"], "unknown dataset 'mnist'"),
         (["evaluate", "--model", model, "--dataset", "folder:/no/such/dir"], "no folder"),
+        (
+            ["evaluate", "--model", model, "--dataset", "tfds:no_such_dataset_xyz", "--out", out],
+            "not a TFDS dataset",
+        ),
         (["evaluate", "--model", model, "--dataset", "shapes", "--shard", "3/2"], "--shard"),
         (
             ["evaluate", "--model", model, "--dataset", "shapes", "--metrics", "accuracy"],
