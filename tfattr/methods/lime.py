@@ -213,9 +213,9 @@ class KernelShap(_Surrogate):
             Default 0.
         seed: seed of the samples; the same seed gives identical results.
 
-    Returns from ``explain``: ``(N, H, W, C)`` float32, each segment's Shapley value on each of
-    its elements (so the sum over one channel's pixels, divided by the segment's size, ...: use
-    ``segments`` to read per-segment values; ``sum_j phi_j = F(x) - F(baseline)``).
+    Returns from ``explain``: ``(N, H, W, C)`` float32, each segment's Shapley value ``phi_j``
+    on every element of the segment (as Captum with a feature mask), so ``sum_j phi_j`` (one
+    value per segment, not the sum over pixels) equals ``F(x) - F(baseline)``.
 
     Example:
         >>> attr = tfattr.KernelShap(model, segments=labels, seed=0).explain(images, target=3)
