@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
-from tqdm.auto import tqdm
 
 from tfattr.core.adapter import ModelAdapter
 
@@ -115,6 +114,14 @@ def _relaxed_spec(value) -> tf.TensorSpec:
     if shape:
         shape[0] = None
     return tf.TensorSpec(shape, tensor.dtype)
+
+
+class _NoBar:
+    def update(self, n):
+        pass
+
+    def close(self):
+        pass
 
 
 class GradientEngine:
@@ -219,7 +226,11 @@ class GradientEngine:
         show = self.progress
         if show is None:
             show = chunks >= 64 and sys.stderr.isatty()
-        return tqdm(total=total, unit="grad", disable=not show, leave=False, desc="tfattr")
+        if not show:
+            return _NoBar()
+        from tqdm.auto import tqdm  # imported on demand: its notebook probe warns at import
+
+        return tqdm(total=total, unit="grad", leave=False, desc="tfattr")
 
     def _step(self, plan: Plan, image_shape: tuple, argmax: bool, tensors: dict) -> Callable:
         key = (plan.key, image_shape, self.batch_size, argmax, self.jit_compile)

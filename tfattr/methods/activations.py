@@ -16,7 +16,8 @@ class Activations(Explainer):
             layer (the last layer with a 4-D output).
 
     Returns from ``explain``: a dict ``{layer path: (N, ...) float32 tensor}`` (``target`` is
-    ignored). ``tfattr.viz`` draws 4-D maps as grids of channels.
+    ignored). Each 4-D map ``(N, h, w, k)`` holds k channels to show side by side (e.g. with
+    ``tfattr.compat.tf_explain.ExtractActivations``' grid, or ``matplotlib`` subplots).
 
     Example:
         >>> maps = tfattr.Activations(model, layers=["block1_conv1", "block5_conv3"]).explain(x)
