@@ -23,7 +23,13 @@ import tensorflow as tf
 
 from tfattr.core.adapter import model_kind
 from tfattr.core.explainer import Explainer
-from tfattr.core.inputs import as_images, as_targets, check_choice, check_seed
+from tfattr.core.inputs import (
+    as_images,
+    as_targets,
+    check_choice,
+    check_positive_int,
+    check_seed,
+)
 from tfattr.core.random import uniform_rows
 from tfattr.errors import ModelError, OpaqueModelError
 from tfattr.methods.noise_tunnel import NoiseTunnel
@@ -238,6 +244,7 @@ def model_randomization(
     mode: str = "cascading",
     initializer=None,
     seed: int | None = None,
+    max_layers: int | None = None,
 ) -> RandomizationResult:
     """Model-parameter randomization test (Adebayo et al. 2018).
 
@@ -260,6 +267,8 @@ def model_randomization(
             ``kernel_initializer``; truncated normal where a layer has none) or a Keras
             initializer (name or object) used for every weight.
         seed: seed of the new weights.
+        max_layers: randomize only the top ``max_layers`` layers with weights (None: all of
+            them). Deep models (ResNet50 has over 100) cost one explanation per layer.
 
     Returns:
         A :class:`RandomizationResult`; ``result.plot()`` draws it.
@@ -283,7 +292,9 @@ def model_randomization(
     original = _explain(original_explainer, x, targets)
 
     copy = copy_model(model)
-    layers = weighted_layers(copy)[::-1]
+    if max_layers is not None:
+        check_positive_int(max_layers, "max_layers")
+    layers = weighted_layers(copy)[::-1][:max_layers]
     if not layers:
         raise ModelError("model: has no layers with weights to randomize.")
     saved = [[v.numpy() for v in layer.weights] for layer in layers]

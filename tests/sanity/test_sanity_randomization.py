@@ -130,3 +130,18 @@ def test_bad_arguments():
         sanity.model_randomization(callable_model, tfattr.Saliency(callable_model), x)
     with pytest.raises(TypeError, match="factory"):
         sanity.model_randomization(model, "saliency", x)
+
+
+def test_max_layers_limits_the_randomized_layers():
+    import numpy as np
+    import toy_models
+
+    import tfattr
+
+    model = toy_models.cnn("functional")
+    x = np.random.default_rng(0).uniform(size=(2, *toy_models.SHAPE)).astype("f4")
+    result = tfattr.sanity.model_randomization(
+        model, lambda m: tfattr.Saliency(m), x, target=1, max_layers=1, seed=0
+    )
+    assert result.layers == ["dense"]  # the top layer only
+    assert len(result.randomized) == 1
