@@ -94,10 +94,11 @@ def _superpixels(image: np.ndarray, algorithm: str, n_segments: int) -> np.ndarr
 def compose(x_rows, labels_rows, on, baseline):
     """Images with segment ``j`` of row ``b`` kept where ``on[b, j]`` is 1, else the baseline.
 
-    ``on`` is ``(B, M_max)`` float; ``labels_rows`` ``(B, H, W)`` int32.
+    ``on`` is ``(B, M_max)`` float of 0/1; ``labels_rows`` ``(B, H, W)`` int32.
     """
-    keep = tf.gather(on, labels_rows, batch_dims=1)[..., None]
-    return baseline + keep * (x_rows - baseline)
+    keep = tf.gather(on, labels_rows, batch_dims=1)[..., None] > 0.5
+    # A selection, not b + keep (x - b): kept pixels are exactly x (no rounding).
+    return tf.where(keep, x_rows, baseline)
 
 
 def spread(values, labels) -> tf.Tensor:

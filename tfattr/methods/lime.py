@@ -3,7 +3,8 @@
 Both draw binary vectors ``z`` (which segments are kept; removed ones take the baseline), score
 the composed images, and fit ``F(compose(z)) ~ c + z . phi`` by weighted least squares; ``phi``
 is the attribution of each segment. The forward passes run through the engine, ``batch_size``
-rows at a time, with ``z`` drawn on the device from ``(seed, sample index)``. Instead of keeping
+rows at a time, with ``z`` drawn on the device from ``(seed, sample index)`` (the images of a
+call share the draws, so a result does not depend on the batch). Instead of keeping
 the ``samples`` scores, each row adds its terms of the normal equations ``w [1 z][1 z]^T`` and
 ``w [1 z] y`` to a per-image sum (memory ``O(segments^2)`` per image, not ``O(samples)``); the
 small solve is done on the host in float64, per image.
@@ -35,7 +36,6 @@ class _Surrogate(Explainer):
         "baseline": 0.0,
         "seed": None,
     }
-    stream = 0
 
     def check_options(self, options):
         check_positive_int(options["samples"], "samples")
