@@ -447,8 +447,9 @@ def _prediction_record(spec, logits, probabilities, label, target) -> dict:
 def model_copies(model, devices) -> list:
     """The model for each device: the original for the first, clones placed on the others.
 
-    Returns None entries... never: when the model cannot be cloned (subclassed Keras models,
-    SavedModels) every replica shares it, and the replicas then run one after the other.
+    A model that cannot be cloned (a subclassed Keras model, a SavedModel) is shared by every
+    replica; the replicas then run one after the other, since tracing a Keras model swaps layer
+    calls in place (see :mod:`tfattr.core.adapter`) and is not safe from several threads.
     """
     import tensorflow as tf
 
@@ -582,8 +583,6 @@ class Evaluation:
                 f"--out {self.out}: already holds results of this shard; pass --resume to "
                 f"complete the run, or choose another --out"
             )
-        if self.worker == 0:
-            atomic_write(run_file, json.dumps(identity, indent=2).encode())
 
     def done_batches(self) -> set[int]:
         """Numbers of the batches of this shard already on disk."""
@@ -606,6 +605,10 @@ class Evaluation:
             )
         except ValueError as error:
             raise EvaluationSetupError(f"--dataset {self._dataset_text()}: {error}") from error
+        if self.worker == 0:  # only once the run can start, so a failed start leaves no trace
+            atomic_write(
+                self.out / "run.json", json.dumps(self.config.identity(), indent=2).encode()
+            )
         total = self.config.limit
         if total is None and names is not None:
             total = len(names)

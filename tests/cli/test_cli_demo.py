@@ -2,6 +2,7 @@
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -18,7 +19,7 @@ BUDGET_SECONDS = 120
 
 def test_real_demo_runs_within_budget_and_clears_the_bars(tmp_path):
     out = tmp_path / "demo"
-    started = time.time()
+    started, before = time.time(), resource.getrusage(resource.RUSAGE_CHILDREN)
     result = subprocess.run(
         [sys.executable, "-m", "tfattr.cli", "demo", "--out", str(out), "--quiet"],
         capture_output=True,
@@ -27,8 +28,13 @@ def test_real_demo_runs_within_budget_and_clears_the_bars(tmp_path):
         timeout=300,
     )
     elapsed = time.time() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert elapsed < BUDGET_SECONDS, f"tfattr demo took {elapsed:.0f} s"
+    # The budget is 2 minutes on 2 cores. CI machines are shared, so the wall clock says little:
+    # the CPU time must fit the budget even on one core, and the wall clock a generous bound.
+    assert cpu < BUDGET_SECONDS, f"tfattr demo used {cpu:.0f} s of CPU"
+    assert elapsed < 3 * BUDGET_SECONDS, f"tfattr demo took {elapsed:.0f} s"
 
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["model"]["test_accuracy"] >= 0.95
