@@ -91,3 +91,64 @@ def test_opaque_models_and_bad_rules_are_refused():
         LRP(toy_models.cnn("callable"))
     with pytest.raises(ValueError, match="rule"):
         LRP(relu_net(), rule="z_plus")
+
+
+def numpy_lrp(weights, x, target, rule, gamma=0.25):
+    """Reference LRP for a Dense-ReLU-Dense net without biases, by the formulas."""
+    w1, w2 = weights
+    a = x.reshape(len(x), -1).astype("f8")
+    h = np.maximum(a @ w1, 0)
+    relevance = np.zeros((len(x), w2.shape[1]))
+    relevance[:, target] = (h @ w2)[:, target]
+
+    def step(inputs, w, r):
+        if rule == "gamma":
+            wg = w + gamma * np.maximum(w, 0)
+            return inputs * ((r / (inputs @ wg + 1e-9)) @ wg.T)
+        wp, wn = np.maximum(w, 0), np.minimum(w, 0)
+        ap, an = np.maximum(inputs, 0), np.minimum(inputs, 0)
+        z = ap @ wp + an @ wn
+        s = r / (z + 1e-9 * np.where(z >= 0, 1, -1))
+        return ap * (s @ wp.T) + an * (s @ wn.T)
+
+    return step(a, w1, step(h, w2, relevance)).reshape(x.shape)
+
+
+@pytest.mark.parametrize(("rule", "name"), [("gamma", "gamma"), ("alpha1beta0", "alpha_beta")])
+def test_gamma_and_alpha_beta_follow_the_formulas(rule, name):
+    rng = np.random.default_rng(5)
+    model = keras.Sequential(
+        [
+            keras.Input((2, 2, 2)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(5, activation="relu", use_bias=False),
+            keras.layers.Dense(3, use_bias=False),
+        ]
+    )
+    weights = [rng.normal(size=(8, 5)).astype("f4"), rng.normal(size=(5, 3)).astype("f4")]
+    model.set_weights(weights)
+    x = rng.normal(size=(3, 2, 2, 2)).astype("f4")  # signed inputs exercise both parts
+    got = LRP(model, rule=rule).explain(x, 1).numpy()
+    np.testing.assert_allclose(got, numpy_lrp(weights, x, 1, name), rtol=1e-3, atol=1e-5)
+
+
+def test_global_average_pooling_conserves_relevance(x):
+    inputs = keras.Input((8, 8, 3))
+    h = keras.layers.Conv2D(4, 3, activation="relu", use_bias=False, name="conv")(inputs)
+    h = keras.layers.GlobalAveragePooling2D(name="gap")(h)
+    model = keras.Model(inputs, keras.layers.Dense(3, use_bias=False, name="dense")(h))
+    sums = LRP(model, rule="epsilon", epsilon=1e-9).relevance_by_layer(x, 2)
+    assert "gap" in sums
+    for name, total in sums.items():
+        np.testing.assert_allclose(total, sums["output"], rtol=1e-4, err_msg=name)
+
+
+def test_a_fused_final_softmax_stays_removed(x):
+    model = relu_net(seed=6)
+    fused = keras.models.clone_model(model)
+    fused.set_weights(model.get_weights())
+    fused.get_layer("d2").activation = keras.activations.softmax
+    for rule in ("epsilon", "epsilon_gamma_box"):
+        np.testing.assert_allclose(
+            LRP(fused, rule=rule).explain(x, 1), LRP(model, rule=rule).explain(x, 1), atol=1e-5
+        )

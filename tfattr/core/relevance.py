@@ -256,18 +256,26 @@ def overrides(adapter, image_shape, rule_for: Callable, store: list | None = Non
                 folded[source] = layer
     for layer, _, _ in calls:
         kind = type(layer).__name__
-        if layer in adapter.overrides:  # the final softmax the adapter already removes
-            continue
+        removal = adapter.overrides.get(layer)  # the final softmax the adapter removes
         if kind in WEIGHTED:
             rule = rule_for(layer, not first_seen)
             first_seen = True
             linear = affine(layer, folded.get(layer))
-            result[layer] = _override(backward(rule, linear), store, layer)
+            override = _override(backward(rule, linear), store, layer)
+            if removal is not None:  # a fused softmax: keep it removed under the rule
+                override = _compose(override, removal)
+            result[layer] = override
+        elif removal is not None:
+            continue
         elif layer in folded.values() or kind in layers.ACTIVATION_LAYERS:
             result[layer] = _override(_passthrough, store, layer)
         elif kind in CALL_EPSILON:
             result[layer] = _call_epsilon_override(store, layer)
     return result
+
+
+def _compose(outer: layers.Override, inner: layers.Override) -> layers.Override:
+    return lambda call: outer(inner(call))
 
 
 def _call_epsilon_override(store, layer, eps=1e-9) -> layers.Override:
