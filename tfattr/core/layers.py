@@ -22,7 +22,8 @@ log = logging.getLogger("tfattr")
 OPAQUE_HINT = (
     "This model exposes no layers (a SavedModel, TF-Hub module or plain callable). Methods that "
     "work on it: Saliency, InputXGradient, IntegratedGradients, NoiseTunnel, SmoothGrad, "
-    "GradientShap and Occlusion. For {method}, load the model as a Keras model "
+    "GradientShap, GuidedIntegratedGradients, BlurIntegratedGradients, XRAI, Occlusion, RISE, "
+    "Lime, KernelShap and FeatureAblation. For {method}, load the model as a Keras model "
     "(keras.models.load_model / keras.applications / tfattr.models.load of a .keras file)."
 )
 
