@@ -150,13 +150,15 @@ def layer_gradient_floor(model, layer: str, x: np.ndarray, targets: np.ndarray, 
         with tf.GradientTape() as tape:
             activations, scores = taps(p, training=False)
             picked = tf.gather(scores, t, axis=1, batch_dims=1)
-        return tape.gradient(picked, activations)
+        # Grad-CAM uses both. Returning the gradient alone lets TF prune the whole forward pass
+        # when the head is linear (pooling + dense: the gradient does not depend on the input).
+        return activations, tape.gradient(picked, activations)
 
     def run():
         out = None
         for p, t in work:
             out = grads(p, t)
-        return out.numpy()
+        return out[1].numpy()
 
     return run
 

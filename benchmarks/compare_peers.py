@@ -5,6 +5,7 @@ settings and machine, timed in one run.
     python benchmarks/compare_peers.py            # CNN and the real MobileNet, 224x224, 8 images
     python benchmarks/compare_peers.py --models mobilenet --methods ig --repeats 9
     python benchmarks/compare_peers.py --plot     # + benchmarks/results/peers.png
+    python benchmarks/compare_peers.py --replot benchmarks/results/peers-*.json   # plot only
 
 Each peer runs in its own virtualenv (their TensorFlow pins exclude each other's) as a
 long-lived worker (``_peer_worker.py``) that builds the same architecture with the same weights
@@ -219,7 +220,7 @@ def compare(args, workers: dict, workdir: pathlib.Path) -> list[dict]:
             errors = {}
             for peer, variant in ROWS[method]:
                 label = peer + (f" ({variant})" if variant else "")
-                if peer not in workers:
+                if peer not in workers or label in args.skip:
                     continue
                 reply = workers[peer].ask(op="setup", case={**case, "method": method,
                                                             "variant": variant})  # fmt: skip
@@ -326,6 +327,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--models", type=split, default=_common._models.MODELS)
     p.add_argument("--methods", type=split, default=METHODS)
     p.add_argument("--peers", type=split, default=PEERS)
+    p.add_argument(
+        "--skip",
+        type=split,
+        default=(),
+        help='rows to leave out, by label, e.g. "saliency" (PAIR\'s slow default, batch 1)',
+    )
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--images", type=int, default=8)
     p.add_argument("--steps", type=int, default=50)
@@ -337,11 +344,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--out", default=str(HERE / "results"), help="folder for JSON (and plot)")
     p.add_argument("--plot", action="store_true")
+    p.add_argument(
+        "--replot",
+        nargs="+",
+        metavar="JSON",
+        help="only draw benchmarks/results/peers.png from these earlier runs' JSON records",
+    )
     return p
 
 
 def main(argv=None):
     args = parser().parse_args(argv)
+    if args.replot:
+        records = [json.loads(pathlib.Path(f).read_text()) for f in args.replot]
+        rows = [row for record in records for row in record["rows"]]
+        title = f"{records[0]['machine']}; median of {records[0]['args']['repeats']} runs"
+        plot(rows, pathlib.Path(args.out) / "peers.png", title)
+        return records
     machine = _common.machine()
     print(f"compare_peers: {machine}", flush=True)
     status = available_peers(args.peers)
@@ -366,7 +385,9 @@ def main(argv=None):
     stamp = time.strftime("%Y%m%d-%H%M", time.gmtime())
     record = {"machine": machine, "command": " ".join(sys.argv), "peers": status,
               "args": vars(args), "rows": rows}  # fmt: skip
-    (out / f"peers-{stamp}.json").write_text(json.dumps(record, indent=1, default=str))
+    (out / f"peers-{'-'.join(args.models)}-{stamp}.json").write_text(
+        json.dumps(record, indent=1, default=str)
+    )
     if args.plot:
         plot(rows, out / "peers.png", f"{machine}; median of {args.repeats} alternating runs")
     return record
