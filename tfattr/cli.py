@@ -63,7 +63,7 @@ summary.csv, summary.png; --save-maps adds <out>/maps/*.npz.
 """
 
 DEMO_EXAMPLES = """examples:
-  tfattr demo                      # all methods on 32 shapes, files in ./tfattr-demo
+  tfattr demo                      # all methods on 24 shapes, files in ./tfattr-demo
   tfattr demo --out /tmp/demo --images 48 --methods saliency,gradcam
 
 The demo model (a 75k-parameter CNN, weights shipped in the package) was trained by
@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_formatter,
     )
     demo.add_argument("--out", default="tfattr-demo", help="output folder (default: %(default)s)")
-    demo.add_argument("--images", type=_positive_int, default=32, help="test images (32)")
+    demo.add_argument("--images", type=_positive_int, default=24, help="test images (24)")
     demo.add_argument("--methods", default="all", help="comma-separated methods (all)")
     demo.add_argument("--batch-size", type=_positive_int, default=64, help="rows per call (64)")
 
@@ -295,7 +295,7 @@ def list_methods() -> str:
         if entry.sized_options is not None:
             options = (options + ", " if options else "") + "window/stride from the image size"
         extra = f" ({'; '.join(flags)})" if flags else ""
-        lines.append(f"  {entry.name:<22} {entry.summary}{extra} [{options or 'no options'}]")
+        lines.append(f"  {entry.name:<28} {entry.summary}{extra} [{options or 'no options'}]")
     aliases = ", ".join(f"{k}={v}" for k, v in registry.ALIASES.items())
     lines.append(f"aliases: {aliases}; 'all' selects every method.")
     return "\n".join(lines)
@@ -521,7 +521,7 @@ def cmd_explain(args) -> int:
         seconds[name] = round(time.perf_counter() - tick, 4)
         maps[name] = np.asarray(attr)
         if not args.quiet:
-            print(f"  {name:<22} {seconds[name]:7.2f} s", file=sys.stderr)
+            print(f"  {name:<28} {seconds[name]:7.2f} s", file=sys.stderr)
 
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
