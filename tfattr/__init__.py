@@ -4,78 +4,28 @@ Example:
     >>> import tfattr
     >>> ig = tfattr.IntegratedGradients(model, steps=50)
     >>> attr, delta = ig.explain(images, target=386, return_convergence_delta=True)
+
+Everything loads on first use, so ``import tfattr`` is instant and a command-line tool can
+configure TensorFlow (log level, devices) before TensorFlow starts.
 """
 
-from tfattr.core import Explainer, ModelAdapter, adapt
-from tfattr.errors import LayerNotFoundError, ModelError, OpaqueModelError, TfattrError
-from tfattr.methods import (
-    LRP,
-    RISE,
-    XRAI,
-    Activations,
-    BlurIntegratedGradients,
-    Deconvolution,
-    DeepLift,
-    DeepLiftShap,
-    ExpectedGradients,
-    FeatureAblation,
-    GradCAM,
-    GradCAMPlusPlus,
-    GradientShap,
-    GuidedBackprop,
-    GuidedGradCAM,
-    GuidedIntegratedGradients,
-    InputXGradient,
-    IntegratedGradients,
-    KernelShap,
-    LayerCAM,
-    Lime,
-    NoiseTunnel,
-    Occlusion,
-    Saliency,
-    ScoreCAM,
-    SmoothGrad,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-# Submodules load on first use (``tfattr.viz`` pulls in matplotlib, ``tfattr.data`` tfds).
-_SUBMODULES = (
-    "adversarial",
-    "callbacks",
-    "cli",
-    "compat",
-    "data",
-    "metrics",
-    "models",
-    "report",
-    "sanity",
-    "viz",
-)
-
-
-def __getattr__(name):
-    if name in _SUBMODULES:
-        import importlib
-
-        return importlib.import_module(f"tfattr.{name}")
-    raise AttributeError(f"module 'tfattr' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_SUBMODULES))
-
-
-__all__ = [
-    "__version__",
+_METHODS = (
+    "LRP",
+    "RISE",
+    "XRAI",
     "Activations",
-    "adapt",
     "BlurIntegratedGradients",
     "Deconvolution",
     "DeepLift",
     "DeepLiftShap",
     "ExpectedGradients",
-    "Explainer",
     "FeatureAblation",
     "GradCAM",
     "GradCAMPlusPlus",
@@ -87,18 +37,65 @@ __all__ = [
     "IntegratedGradients",
     "KernelShap",
     "LayerCAM",
-    "LayerNotFoundError",
     "Lime",
-    "LRP",
-    "ModelAdapter",
-    "ModelError",
     "NoiseTunnel",
     "Occlusion",
-    "OpaqueModelError",
-    "RISE",
     "Saliency",
     "ScoreCAM",
     "SmoothGrad",
-    "TfattrError",
-    "XRAI",
-]
+)
+# Public name -> the module that defines it.
+_EXPORTS = {
+    **{name: "tfattr.methods" for name in _METHODS},
+    "Explainer": "tfattr.core",
+    "ModelAdapter": "tfattr.core",
+    "adapt": "tfattr.core",
+    "LayerNotFoundError": "tfattr.errors",
+    "ModelError": "tfattr.errors",
+    "OpaqueModelError": "tfattr.errors",
+    "TfattrError": "tfattr.errors",
+}
+# Submodules (``tfattr.viz`` pulls in matplotlib, ``tfattr.data`` TFDS).
+_SUBMODULES = (
+    "adversarial",
+    "callbacks",
+    "cli",
+    "compat",
+    "core",
+    "data",
+    "errors",
+    "methods",
+    "metrics",
+    "models",
+    "registry",
+    "report",
+    "sanity",
+    "viz",
+)
+
+__all__ = sorted([*_EXPORTS, "__version__"], key=str.lower)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value  # later lookups skip __getattr__
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"tfattr.{name}")
+    raise AttributeError(f"module 'tfattr' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_EXPORTS, *_SUBMODULES])
+
+
+if TYPE_CHECKING:  # for IDEs and type checkers: the same names, imported eagerly
+    from tfattr.core import Explainer, ModelAdapter, adapt  # noqa: F401
+    from tfattr.errors import (  # noqa: F401
+        LayerNotFoundError,
+        ModelError,
+        OpaqueModelError,
+        TfattrError,
+    )
+    from tfattr.methods import *  # noqa: F403

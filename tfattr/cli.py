@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import pathlib
 import sys
 import time
@@ -258,6 +259,8 @@ def _quiet_libraries(verbose: bool) -> None:
 
     if verbose:
         return
+    # TensorFlow reads this once, when it starts: tfattr imports it lazily, after this point.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=UserWarning)
