@@ -24,6 +24,7 @@ and PAIR's APIs take one class).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import pathlib
@@ -92,17 +93,21 @@ class Worker:
         )
 
     def ask(self, **request) -> dict:
-        self.process.stdin.write(json.dumps(request) + "\n")
-        self.process.stdin.flush()
-        line = self.process.stdout.readline()
+        try:
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+            line = self.process.stdout.readline()
+        except OSError:  # the worker died earlier (broken pipe)
+            line = ""
         if not line:
             return {"error": f"{self.peer} worker exited (see the worker log)"}
         return json.loads(line)
 
     def close(self):
         if self.process.poll() is None:
-            self.process.stdin.write(json.dumps({"op": "quit"}) + "\n")
-            self.process.stdin.flush()
+            with contextlib.suppress(OSError):
+                self.process.stdin.write(json.dumps({"op": "quit"}) + "\n")
+                self.process.stdin.flush()
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -230,7 +235,7 @@ def compare(args, workers: dict, workdir: pathlib.Path) -> list[dict]:
                     errors[label] = reply["error"]
                     continue
                 runs[label] = _remote_run(workers[peer], label, variant, case, method)
-            medians = _common.time_runs(runs, args.repeats)
+            medians = _time_surviving(runs, args.repeats, errors)
             print(f"{model_name} {method}: {ours.work}", flush=True)
             for label, seconds in medians.items():
                 row = {
@@ -244,11 +249,16 @@ def compare(args, workers: dict, workdir: pathlib.Path) -> list[dict]:
                 }
                 peer = label.split(" ")[0]
                 if peer in workers:
+                    variant = label[len(peer) + 2 : -1] or None
                     path = workdir / "out.npy"
-                    _remote_run(workers[peer], label, None, case, method, save=path)()
-                    ref = reference(method, peer, x, model, targets, bench_args)
-                    out, ref = align(method, peer, np.load(path), ref, x, bench_args)
-                    row.update(agreement(out, ref), note=NOTES.get((method, peer), ""))
+                    try:
+                        _remote_run(workers[peer], label, variant, case, method, save=path)()
+                    except RuntimeError as error:  # e.g. the worker died (out of memory)
+                        row["agreement_error"] = str(error)
+                    else:
+                        ref = reference(method, peer, x, model, targets, bench_args)
+                        out, ref = align(method, peer, np.load(path), ref, x, bench_args)
+                        row.update(agreement(out, ref), note=NOTES.get((method, peer), ""))
                 rows.append(row)
                 _print_row(row)
             for label, error in errors.items():
@@ -256,6 +266,20 @@ def compare(args, workers: dict, workdir: pathlib.Path) -> list[dict]:
                              "error": error})  # fmt: skip
                 print(f"  {label:22s} not run: {error}", flush=True)
     return rows
+
+
+def _time_surviving(runs: dict, repeats: int, errors: dict) -> dict:
+    """``time_runs``, leaving out (into ``errors``) the runs that fail, e.g. a worker killed
+    for memory (tf-explain builds all images x steps points in one batch)."""
+    while True:
+        try:
+            return _common.time_runs(runs, repeats)
+        except RuntimeError as error:
+            label = str(error).split(":", 1)[0]
+            if label not in runs or label in ("tfattr", "floor"):
+                raise
+            errors[label] = str(error)
+            del runs[label]
 
 
 def _remote_run(worker: Worker, label, variant, case, method, save=None):
@@ -316,7 +340,7 @@ def plot(rows: list[dict], path: pathlib.Path, title: str) -> None:
         ax.set_xlim(0, max(values) * 1.25)
     axes[-1].set_xlabel("time / tfattr's time (same run; lower is faster)", fontsize=7)
     fig.suptitle(title, fontsize=7)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.985))
     fig.savefig(path)
     plt.close(fig)
 
@@ -348,7 +372,8 @@ def parser() -> argparse.ArgumentParser:
         "--replot",
         nargs="+",
         metavar="JSON",
-        help="only draw benchmarks/results/peers.png from these earlier runs' JSON records",
+        help="only draw benchmarks/results/peers.png from earlier runs' JSON records (a later "
+        "file's rows replace an earlier one's for the same model and method)",
     )
     return p
 
@@ -357,8 +382,15 @@ def main(argv=None):
     args = parser().parse_args(argv)
     if args.replot:
         records = [json.loads(pathlib.Path(f).read_text()) for f in args.replot]
-        rows = [row for record in records for row in record["rows"]]
-        title = f"{records[0]['machine']}; median of {records[0]['args']['repeats']} runs"
+        latest = {}  # (model, method) -> rows of the last record that measured it
+        for record in records:
+            measured = {(r["model"], r["method"]) for r in record["rows"]}
+            for key in measured:
+                latest[key] = [r for r in record["rows"] if (r["model"], r["method"]) == key]
+        order = sorted(latest, key=lambda k: (k[0], METHODS.index(k[1])))
+        rows = [row for key in order for row in latest[key]]
+        title = f"{records[0]['machine']}; medians of alternating runs (3-5)"
+        pathlib.Path(args.out).mkdir(parents=True, exist_ok=True)
         plot(rows, pathlib.Path(args.out) / "peers.png", title)
         return records
     machine = _common.machine()
@@ -368,7 +400,7 @@ def main(argv=None):
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     workers = {}
-    with open(out / "peers-workers.log", "w") as log:
+    with open(out / f"peers-workers-{'-'.join(args.models)}.log", "w") as log:
         try:
             for peer, state in status.items():
                 if state == "ok":
