@@ -24,10 +24,6 @@ install() {  # install <peer> <pip args...>
     local peer="$1"
     shift
     local venv="$root/$peer"
-    if [[ -f "$venv/.ok" ]]; then
-        echo "$peer: ready ($venv)"
-        return
-    fi
     echo "$peer: installing into $venv (log: $root/$peer.log)"
     rm -rf "$venv"
     "$python" -m venv "$venv"
@@ -38,31 +34,46 @@ install() {  # install <peer> <pip args...>
         echo "$peer: FAILED, see $root/$peer.log" >&2
         return 1
     }
-    touch "$venv/.ok"
-    echo "$peer: done"
+}
+
+ready() {  # ready <peer>: true (and says so) when a finished environment is there
+    [[ -f "$root/$1/.ok" ]] && echo "$1: ready ($root/$1)"
+}
+
+finish() {  # finish <peer>: marks the environment complete (compare_peers.py looks for .ok)
+    touch "$root/$1/.ok"
+    echo "$1: done"
 }
 
 peer_tf_explain() {
-    install tf_explain "tensorflow-cpu==2.15.1" "tf-explain==0.3.1" "opencv-python-headless<4.11" "numpy<2"
+    ready tf_explain && return 0
+    install tf_explain "tensorflow-cpu==2.15.1" "tf-explain==0.3.1" "opencv-python-headless<4.11" \
+        "numpy<2" && finish tf_explain
 }
 peer_tf_keras_vis() {
-    install tf_keras_vis "tensorflow-cpu==2.15.1" "tf-keras-vis==0.8.7" "numpy<2"
+    ready tf_keras_vis && return 0
+    install tf_keras_vis "tensorflow-cpu==2.15.1" "tf-keras-vis==0.8.7" "numpy<2" &&
+        finish tf_keras_vis
 }
 peer_xplique() {
+    ready xplique && return 0
     # --no-deps for xplique and tf-keras: both name the GPU/full TF wheel; their other
     # requirements are listed here by hand (ruff, a lint tool in xplique's list, is left out).
     install xplique "tensorflow-cpu==2.20.0" "tensorflow-probability==0.25.0" \
         "deprecated>=1.1" "einops>=0.1" "matplotlib>=3.5" "numpy>=2" "opencv-python-headless" \
         "scikit-image<=0.25.2" "scikit-learn<=1.7.2" "scipy<=1.15.3" &&
         "$root/xplique/bin/pip" install -q --no-deps "xplique==2.0.2" "tf-keras==2.20.1" \
-            >>"$root/xplique.log" 2>&1
+            >>"$root/xplique.log" 2>&1 &&
+        finish xplique
 }
 peer_alibi() {
+    ready alibi && return 0
     # click: spacy (imported by alibi.explainers) needs it but its typer pin no longer pulls it.
-    install alibi "tensorflow-cpu==2.14.1" "alibi==0.9.6" "numpy<2" "click"
+    install alibi "tensorflow-cpu==2.14.1" "alibi==0.9.6" "numpy<2" "click" && finish alibi
 }
 peer_saliency() {
-    install saliency "tensorflow-cpu==2.21.0" "saliency==0.2.1"
+    ready saliency && return 0
+    install saliency "tensorflow-cpu==2.21.0" "saliency==0.2.1" && finish saliency
 }
 
 peers=("$@")
