@@ -10,6 +10,16 @@ import tensorflow as tf
 import toy_models
 
 import tfattr
+from tfattr.methods.blur_ig import BlurIntegratedGradients
+from tfattr.methods.deconvolution import Deconvolution
+from tfattr.methods.feature_ablation import FeatureAblation
+from tfattr.methods.guided_ig import GuidedIntegratedGradients
+from tfattr.methods.layer_cam import LayerCAM
+from tfattr.methods.lime import KernelShap, Lime
+from tfattr.methods.lrp import LRP
+from tfattr.methods.rise import RISE
+from tfattr.methods.score_cam import ScoreCAM
+from tfattr.methods.xrai import XRAI
 
 # name -> (factory(model, **kwargs) -> explainer, random?)
 METHODS = {
@@ -70,6 +80,30 @@ METHODS = {
     ),
 }
 
+QUADRANTS = (np.arange(8)[:, None] // 4) * 2 + np.arange(8)[None, :] // 4  # 4 segments
+
+# Issue-10 methods: the same invariants.
+METHODS.update(
+    {
+        "deconvolution": (lambda m, **k: Deconvolution(m, **k), False),
+        "guided_ig": (lambda m, **k: GuidedIntegratedGradients(m, steps=4, **k), False),
+        "blur_ig": (lambda m, **k: BlurIntegratedGradients(m, steps=4, max_sigma=2.0, **k), False),
+        "score_cam": (lambda m, **k: ScoreCAM(m, **k), False),
+        "layer_cam": (lambda m, **k: LayerCAM(m, **k), False),
+        "rise": (lambda m, **k: RISE(m, samples=12, grid_size=3, seed=1, **k), True),
+        "lime": (lambda m, **k: Lime(m, samples=12, segments=QUADRANTS, seed=1, **k), True),
+        "kernel_shap": (
+            lambda m, **k: KernelShap(m, samples=12, segments=QUADRANTS, seed=1, **k),
+            True,
+        ),
+        "feature_ablation": (lambda m, **k: FeatureAblation(m, segments=QUADRANTS, **k), False),
+        "xrai": (lambda m, **k: XRAI(m, steps=3, segments=QUADRANTS, min_pixel_diff=1, **k), False),
+        "lrp": (lambda m, **k: LRP(m, **k), False),
+    }
+)
+# Methods that return one map (N, H, W) per image instead of pixels.
+MAPS = {"score_cam", "layer_cam", "rise", "xrai"}
+
 
 @pytest.fixture(scope="module")
 def model():
@@ -89,7 +123,7 @@ def _explain(name, model, x, target, **kwargs):
 def expected_shape(name, x):
     if name == "gradcam_layer_resolution":
         return (x.shape[0], 6, 6)  # the conv layer's resolution
-    if name.startswith("gradcam"):
+    if name.startswith("gradcam") or name in MAPS:
         return x.shape[:3]
     return x.shape
 
@@ -206,3 +240,28 @@ def test_user_model_is_unchanged_also_after_a_failure(name, x):
         assert "call" not in vars(layer), layer.name
     np.testing.assert_array_equal(model(x).numpy(), before)
     assert model.get_layer("base").get_layer("conv").activation is keras.activations.relu
+
+
+# --- Beyond the shared invariants, for the issue-10 methods ---
+
+
+@pytest.mark.parametrize("name", ["rise", "lime", "lrp", "xrai"])
+def test_draws_through_viz(name, model, x):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from tfattr import viz
+
+    attr = _explain(name, model, x[:1], 1)[0]
+    figure, _ = viz.visualize(attr, x[0], method="blended_heat_map", use_pyplot=False)
+    assert figure is not None
+
+
+@pytest.mark.parametrize(
+    "name", ["guided_ig", "blur_ig", "rise", "lime", "kernel_shap", "feature_ablation", "xrai"]
+)
+def test_forward_and_gradient_methods_work_on_opaque_models(name, model, x):
+    opaque = toy_models.cnn("callable", seed=3)  # the fixture's weights, as a plain function
+    np.testing.assert_allclose(
+        _explain(name, opaque, x[:1], 2), _explain(name, model, x[:1], 2), atol=1e-4
+    )
