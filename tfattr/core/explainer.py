@@ -8,13 +8,15 @@ engine). Input checking, target resolution, option merging and single-image hand
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import tensorflow as tf
 
 from tfattr.core import baselines as base
+from tfattr.core import layers
 from tfattr.core.adapter import ModelAdapter
-from tfattr.core.engine import GradientEngine, Plan
+from tfattr.core.engine import GradientEngine, Plan, gradients
 from tfattr.core.inputs import as_images, as_targets, check_positive_int, check_seed
 
 
@@ -181,3 +183,32 @@ class ReferenceExplainer(GradientExplainer):
             self.engine, x, attributions, targets, self.baselines(x, options)
         )
         return attributions, delta
+
+
+class ActivationRuleExplainer(GradientExplainer):
+    """The input gradient with a backward rule on every activation (Guided Backprop, DeconvNet).
+
+    Subclasses set ``rule(activation_fn, name) -> replacement or None`` (see
+    :func:`tfattr.core.layers.activation_overrides`); the model must expose its layers.
+    """
+
+    rule: ClassVar[Callable]
+
+    def check_options(self, options):
+        layers.require_layers(self.adapter, type(self).__name__)
+
+    def plan(self, x, options):
+        overrides = layers.activation_overrides(
+            self.model, type(self).rule, skip=self.adapter.overrides
+        )
+
+        def attribute(points, targets, coef, adapter):
+            return gradients(adapter, points, targets, overrides)[0]
+
+        return Plan(
+            points=1,
+            make_rows=lambda x_rows, rows, tensors: (x_rows, None),
+            key=(type(self).__name__,),
+            attribute=attribute,
+            argmax_targets=True,
+        )

@@ -5,8 +5,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from tfattr.core import layers
-from tfattr.core.engine import Plan, gradients
-from tfattr.core.explainer import GradientExplainer
+from tfattr.core.explainer import ActivationRuleExplainer
 
 RECTIFIERS = ("relu", "relu6")
 
@@ -18,7 +17,7 @@ def deconvolution_rule(fn, name):
     return layers.with_gradient(fn, lambda x, y, upstream: tf.nn.relu(upstream))
 
 
-class Deconvolution(GradientExplainer):
+class Deconvolution(ActivationRuleExplainer):
     """The "deconvnet" signal: backpropagation where every ReLU rectifies the upstream signal.
 
     At each ReLU (``ReLU``/``Activation("relu")`` layers and ``activation="relu"`` fused into
@@ -37,21 +36,4 @@ class Deconvolution(GradientExplainer):
     ECCV 2014.
     """
 
-    def check_options(self, options):
-        layers.require_layers(self.adapter, type(self).__name__)
-
-    def plan(self, x, options):
-        overrides = layers.activation_overrides(
-            self.model, deconvolution_rule, skip=self.adapter.overrides
-        )
-
-        def attribute(points, targets, coef, adapter):
-            return gradients(adapter, points, targets, overrides)[0]
-
-        return Plan(
-            points=1,
-            make_rows=lambda x_rows, rows, tensors: (x_rows, None),
-            key=("deconvolution",),
-            attribute=attribute,
-            argmax_targets=True,
-        )
+    rule = staticmethod(deconvolution_rule)

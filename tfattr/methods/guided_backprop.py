@@ -5,8 +5,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from tfattr.core import layers
-from tfattr.core.engine import Plan, gradients
-from tfattr.core.explainer import GradientExplainer
+from tfattr.core.explainer import ActivationRuleExplainer
 
 GUIDED = ("relu", "relu6")
 
@@ -20,7 +19,7 @@ def guided_rule(fn, name):
     )
 
 
-class GuidedBackprop(GradientExplainer):
+class GuidedBackprop(ActivationRuleExplainer):
     """The gradient of the target score with every ReLU passing only positive gradients.
 
     At each ReLU (``ReLU`` and ``Activation("relu")`` layers, and ``activation="relu"`` fused in
@@ -35,21 +34,4 @@ class GuidedBackprop(GradientExplainer):
     ICLR 2015 workshop.
     """
 
-    def check_options(self, options):
-        layers.require_layers(self.adapter, type(self).__name__)
-
-    def plan(self, x, options):
-        overrides = layers.activation_overrides(
-            self.model, guided_rule, skip=self.adapter.overrides
-        )
-
-        def attribute(points, targets, coef, adapter):
-            return gradients(adapter, points, targets, overrides)[0]
-
-        return Plan(
-            points=1,
-            make_rows=lambda x_rows, rows, tensors: (x_rows, None),
-            key=("guided_backprop",),
-            attribute=attribute,
-            argmax_targets=True,
-        )
+    rule = staticmethod(guided_rule)
