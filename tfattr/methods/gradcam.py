@@ -58,19 +58,23 @@ class GradCAM(GradientExplainer):
         """Per-channel weights ``(B, K)``: the spatial mean of the gradients."""
         return tf.reduce_mean(grads, axis=(1, 2))
 
+    def combine(self, activations, grads):
+        """The map ``(B, h, w)`` before ReLU and upsampling: ``sum_k w_k A^k``."""
+        return tf.einsum("bhwk,bk->bhw", activations, self.weights(activations, grads))
+
     def plan(self, x, options):
         layer = self.layer(x, options)
         size = tuple(x.shape[1:3])
-        weights = self.weights
+        combine, method = self.combine, type(self).__name__
 
         def attribute(points, targets, coef, adapter):
             activations, grads = layers.layer_gradients(adapter, points, targets, layer)
             if activations.shape.rank != 4:
                 raise ValueError(
-                    f"layer: {layer.name!r} outputs shape {tuple(activations.shape)}; Grad-CAM "
+                    f"layer: {layer.name!r} outputs shape {tuple(activations.shape)}; {method} "
                     f"needs a 4-D (N, H, W, C) feature map. Pick a convolutional layer."
                 )
-            cam = tf.einsum("bhwk,bk->bhw", activations, weights(activations, grads))
+            cam = combine(activations, grads)
             if options["relu"]:
                 cam = tf.nn.relu(cam)
             if options["upsample"]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from tfattr.core import layers
-from tfattr.core.engine import Plan
 from tfattr.methods.gradcam import GradCAM
 
 
@@ -27,30 +25,6 @@ class LayerCAM(GradCAM):
     Localization", IEEE Transactions on Image Processing 30, 2021.
     """
 
-    def plan(self, x, options):
-        layer = self.layer(x, options)
-        size = tuple(x.shape[1:3])
-
-        def attribute(points, targets, coef, adapter):
-            activations, grads = layers.layer_gradients(adapter, points, targets, layer)
-            if activations.shape.rank != 4:
-                raise ValueError(
-                    f"layer: {layer.name!r} outputs shape {tuple(activations.shape)}; LayerCAM "
-                    f"needs a 4-D (N, H, W, C) feature map. Pick a convolutional layer."
-                )
-            cam = tf.reduce_sum(tf.nn.relu(grads) * activations, axis=-1)
-            if options["relu"]:
-                cam = tf.nn.relu(cam)
-            if options["upsample"]:
-                cam = tf.image.resize(cam[..., None], size, method=options["interpolation"])
-                cam = cam[..., 0]
-            return cam
-
-        return Plan(
-            points=1,
-            make_rows=lambda x_rows, rows, tensors: (x_rows, None),
-            key=("layer_cam", id(layer), options["upsample"], options["interpolation"])
-            + (options["relu"],),
-            attribute=attribute,
-            argmax_targets=True,
-        )
+    def combine(self, activations, grads):
+        """``sum_k ReLU(dF/dA^k_ij) A^k_ij`` at every position."""
+        return tf.reduce_sum(tf.nn.relu(grads) * activations, axis=-1)
