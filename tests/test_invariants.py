@@ -197,7 +197,12 @@ def test_no_retrace_for_same_shapes(name, model, x):
     explainer.explain(x, target=[0, 1, 2])
     traces = explainer.engine.trace_count
     explainer.explain(x + 0.1, target=[2, 1, 0])
-    explainer.explain(np.concatenate([x, x]), target=1)  # more images: same chunk shapes
+    assert explainer.engine.trace_count == traces
+    # More images may pick another chunk layout (compiled once), then it is reused too.
+    explainer.explain(np.concatenate([x, x]), target=1)
+    assert explainer.engine.trace_count <= traces + 1
+    traces = explainer.engine.trace_count
+    explainer.explain(np.concatenate([x, x]) + 0.1, target=2)
     assert explainer.engine.trace_count == traces
 
 

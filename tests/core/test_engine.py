@@ -84,7 +84,7 @@ def test_memory_does_not_grow_with_steps():
     ig.explain(x, steps=25)
     ig.explain(x, steps=400)
     (step,) = ig.engine._steps.values()
-    graph = step.get_concrete_function().graph
+    graph = step.graph
     sizes = [
         out.shape.num_elements()
         for op in graph.get_operations()

@@ -50,11 +50,19 @@ tf.get_logger().addFilter(_OwnRetracingFilter())
 
 @dataclasses.dataclass(frozen=True)
 class Rows:
-    """Indices of the rows of one chunk, as int32 tensors of shape (batch_size,)."""
+    """Indices of the rows of one chunk (int32 tensors of shape (chunk,)) and draw helpers.
+
+    ``first_group`` and ``group_span`` describe the groups the chunk touches when rows are
+    numbered group-major (``Plan.order == "group"``): their group indices lie in
+    ``first_group ... first_group + group_span - 1`` (``group_span`` is a Python int), so a
+    plan can draw one random quantity per distinct group instead of one per row.
+    """
 
     image: tf.Tensor
     group: tf.Tensor
     point: tf.Tensor
+    first_group: tf.Tensor | None = None
+    group_span: int | None = None
 
 
 @dataclasses.dataclass
@@ -64,13 +72,17 @@ class Plan:
     Attributes:
         points: P, rows per group (gradient evaluations whose weighted sum is one attribution).
         make_rows: ``(x_rows, rows, tensors) -> (points, coef)``, traced into the compiled step.
-            ``x_rows`` are the images of the chunk's rows; ``coef`` multiplies the gradient
-            (None for 1).
+            ``x_rows`` are the images of the chunk's rows; ``coef`` multiplies the gradient:
+            None for 1, a ``(rows,)`` vector of per-row weights (cheapest: applied inside the
+            reduction), or a tensor broadcastable to the gradients.
         key: hashable description of what ``make_rows`` does beyond ``tensors`` (same key, same
             code): the compiled step is cached under it.
         tensors: tensors ``make_rows`` reads (baselines, weights, seeds); changing their values
             or their leading dimension does not retrace.
         groups: G, groups per image.
+        factor: optional ``(x_images, image_ids, tensors) -> tensor`` multiplying each group's
+            sum (e.g. IG's ``x - b``). It must depend on the row only through its image, so the
+            engine applies it once per image or group instead of once per row.
         transform: optional elementwise map of each row's ``coef * gradient`` before summing;
             only meaningful when ``points == 1`` (e.g. ``abs`` for Saliency).
         attribute: optional replacement of the default row computation, ``(points, targets,
@@ -79,17 +91,21 @@ class Plan:
             group attributions).
         argmax_targets: with target None, each row may take the argmax of its own scores (valid
             only when the rows are the images themselves, e.g. Saliency), sparing a forward pass.
+        order: ``"image"`` (rows numbered image, group, point) or ``"group"`` (group, image,
+            point: consecutive rows share a group, e.g. a noise sample, across images).
     """
 
     points: int
-    make_rows: Callable[..., tuple[tf.Tensor, tf.Tensor | None]]
+    make_rows: Callable[..., tuple[tf.Tensor, Any]]
     key: tuple
     tensors: dict[str, Any] = dataclasses.field(default_factory=dict)
     groups: int = 1
+    factor: Callable[..., tf.Tensor] | None = None
     transform: Callable[[tf.Tensor], tf.Tensor] | None = None
     attribute: Callable[..., tf.Tensor] | None = None
     statistics: tuple[str, ...] = ("sum",)
     argmax_targets: bool = False
+    order: str = "image"
 
 
 def gradients(adapter, points: tf.Tensor, targets: tf.Tensor | None, overrides=None):
@@ -164,49 +180,55 @@ class GradientEngine:
         argmax = targets is None
         if argmax and not plan.argmax_targets:
             raise ValueError("internal: this plan needs resolved targets")
+        if plan.order not in ("image", "group"):
+            raise ValueError(f"internal: unknown row order {plan.order!r}")
         if argmax:
             targets = tf.zeros((n,), tf.int32)
         counts = tf.constant([groups, points], tf.int32)
         tensors = {k: tf.convert_to_tensor(v) for k, v in plan.tensors.items()}
 
-        results: dict[str, tf.Variable] = {}
+        sums = _Sums(n)
         carry = None  # partial sum of the group that the previous chunk left unfinished
         start = 0
-        bar = self._bar(total, plan)
+        bar = self._bar(total)
         while start < total:
-            step = self._step(plan, tuple(x.shape[1:]), argmax, tensors)
-            try:
-                sums = step(x, targets, tf.constant(start, tf.int32), counts, tensors)
+            layout = _layout(n, groups, points, chunk_rows(total, self.batch_size), plan)
+            try:  # tracing can run out of memory too (eager model code)
+                step = self._step(plan, tuple(x.shape[1:]), argmax, tensors, layout)
+                out = step(x, targets, tf.constant(start, tf.int32), counts, tensors)
             except tf.errors.ResourceExhaustedError as error:
                 self._shrink(error)
                 continue
-            end = min(start + self.batch_size, total)
-            first, last = start // points, (end - 1) // points
-            if carry is not None:
-                sums = tf.tensor_scatter_nd_add(sums, [[0]], carry[None])
-            done = last - first + (1 if end % points == 0 or end == total else 0)
-            carry = sums[done] if done <= last - first else None
-            if done:
-                self._fold(results, sums[:done], first, groups, n, plan.statistics)
+            end = min(start + layout.chunk, total)
+            if layout.mode == "groups":
+                carry = self._fold_groups(sums, out, start, end, carry, n, groups, points, plan)
+            else:
+                ids = layout.slot_images(start, n, groups, points)
+                if layout.mode == "rows" and end - start < layout.chunk:  # drop padding rows
+                    ids, out = ids[: end - start], {k: v[: end - start] for k, v in out.items()}
+                for name, update in out.items():
+                    sums.add(name, update, ids)
             bar.update(end - start)
             start = end
         bar.close()
-        return {name: tf.convert_to_tensor(v) for name, v in results.items()}
+        return sums.result()
 
-    def _fold(self, results, group_sums, first_group, groups, n, statistics):
-        """Adds finished groups ``first_group...`` into per-image statistics."""
-        count = int(group_sums.shape[0])
-        images = (np.arange(first_group, first_group + count) // groups).astype(np.int32)
-        lo, hi = int(images[0]), int(images[-1]) + 1
-        for name in statistics:
-            values = group_sums if name == "sum" else tf.square(group_sums)
-            if groups == 1:  # one group per image: nothing to combine
-                update = values
-            else:
-                update = tf.math.unsorted_segment_sum(values, tf.constant(images - lo), hi - lo)
-            if name not in results:
-                results[name] = tf.Variable(tf.zeros((n, *group_sums.shape[1:]), tf.float32))
-            results[name].scatter_add(tf.IndexedSlices(update, tf.range(lo, hi)))
+    @staticmethod
+    def _fold_groups(sums, group_sums, start, end, carry, n, groups, points, plan):
+        """Adds the groups a chunk finished into the statistics; returns the unfinished one."""
+        first, last = start // points, (end - 1) // points
+        if carry is not None:
+            group_sums = tf.tensor_scatter_nd_add(group_sums, [[0]], carry[None])
+        total = n * groups * points
+        done = last - first + (1 if end % points == 0 or end == total else 0)
+        carry = group_sums[done] if done <= last - first else None
+        if done:
+            finished = group_sums[:done]
+            ids = np.arange(first, first + done)
+            ids = ids % n if plan.order == "group" and groups > 1 else ids // groups
+            for name in plan.statistics:
+                sums.add(name, finished if name == "sum" else tf.square(finished), ids)
+        return carry
 
     def _shrink(self, error: Exception):
         if self.batch_size == 1:
@@ -221,7 +243,7 @@ class GradientEngine:
                 stacklevel=3,
             )
 
-    def _bar(self, total: int, plan: Plan):
+    def _bar(self, total: int):
         chunks = -(-total // self.batch_size)
         show = self.progress
         if show is None:
@@ -232,41 +254,93 @@ class GradientEngine:
 
         return tqdm(total=total, unit="grad", leave=False, desc="tfattr")
 
-    def _step(self, plan: Plan, image_shape: tuple, argmax: bool, tensors: dict) -> Callable:
-        key = (plan.key, image_shape, self.batch_size, argmax, self.jit_compile)
+    def _step(self, plan: Plan, image_shape: tuple, argmax: bool, tensors: dict, layout):
+        key = (plan.key, image_shape, layout, argmax, self.jit_compile)
         step = self._steps.get(key)
         if step is None:
-            step = self._compile_step(plan, image_shape, argmax, tensors)
+            step = self._compile_step(plan, image_shape, argmax, tensors, layout)
             self._steps[key] = step
         return step
 
-    def _compile_step(self, plan: Plan, image_shape, argmax, tensors) -> Callable:
-        batch_size = self.batch_size
-        adapter = self.adapter
+    def _compile_step(self, plan: Plan, image_shape, argmax, tensors, layout) -> Callable:
+        adapter, chunk, slots = self.adapter, layout.chunk, layout.slots
+        group_major = layout.group_major
 
         def step(x, targets, start, counts, tensors):
             self.trace_count += 1  # Python side effect: runs once per trace
             groups, points = counts[0], counts[1]
-            total = tf.shape(x)[0] * groups * points
-            flat = start + tf.range(batch_size, dtype=tf.int32)
+            n = tf.shape(x)[0]
+            total = n * groups * points
+            flat = start + tf.range(chunk, dtype=tf.int32)
             valid = flat < total
             flat = tf.minimum(flat, total - 1)
-            group_id = flat // points
-            rows = Rows(image=group_id // groups, group=group_id % groups, point=flat % points)
-            x_rows = tf.gather(x, rows.image)
-            row_targets = None if argmax else tf.gather(targets, rows.image)
+            group_id = flat // points  # in numbering order
+            if group_major:
+                image, group = group_id % n, group_id // n
+                first_group = (start // points) // n
+            else:
+                image, group = group_id // groups, group_id % groups
+                first_group = tf.zeros((), tf.int32)
+            rows = Rows(image, group, flat % points, first_group, layout.span)
+            x_rows = tf.gather(x, image)  # pruned from the graph when make_rows ignores it
+            row_targets = None if argmax else tf.gather(targets, image)
             pts, coef = plan.make_rows(x_rows, rows, tensors)
+            weights = None  # per-row scalars applied inside the reduction
             if plan.attribute is not None:
                 values = plan.attribute(pts, row_targets, coef, adapter)
             else:
                 values, _ = gradients(adapter, pts, row_targets)
+                if coef is not None and coef.shape.rank == 1:
+                    if layout.mode != "rows" and plan.transform is None:
+                        weights, coef = coef, None
+                    else:
+                        coef = _per_row(coef, values)
                 if coef is not None:
                     values = values * coef
             if plan.transform is not None:
                 values = plan.transform(values)
-            # Padding rows get segment -1, which the segment sum drops (no masking pass).
-            segment = tf.where(valid, group_id - start // points, -1)
-            return tf.math.unsorted_segment_sum(values, segment, batch_size)
+
+            if layout.mode == "groups":
+                first = start // points
+                local = group_id - first
+                slot_group = tf.minimum(first + tf.range(slots), n * groups - 1)
+                slot_image = slot_group % n if group_major else slot_group // groups
+            elif layout.mode == "images":
+                if group_major:
+                    first = (start // points) % n
+                    local = (image - first) % n
+                    slot_image = (first + tf.range(slots)) % n
+                else:
+                    first = start // (groups * points)
+                    local = image - first
+                    slot_image = tf.minimum(first + tf.range(slots), n - 1)
+            else:  # rows: row k of the chunk is slot k
+                slot_image = image
+
+            squares = "sumsq" in plan.statistics and layout.mode != "groups"
+            if plan.factor is not None and (squares or layout.mode == "rows"):
+                values = values * _per_row(weights, values) * plan.factor(x_rows, image, tensors)
+                weights = None
+            elif squares and weights is not None:
+                values, weights = values * _per_row(weights, values), None
+            if layout.mode == "rows":
+                return _statistics(values, plan.statistics)
+
+            onehot = tf.one_hot(tf.where(valid, local, -1), slots, dtype=values.dtype)
+            if weights is not None:
+                onehot = onehot * weights[:, None]
+
+            def reduce(v):
+                flat_v = tf.reshape(v, (chunk, -1))
+                out = tf.matmul(onehot, flat_v, transpose_a=True)
+                return tf.reshape(out, tf.concat([[slots], tf.shape(v)[1:]], 0))
+
+            if layout.mode == "groups" or not squares:
+                out = reduce(values)
+                if plan.factor is not None:
+                    out = out * plan.factor(tf.gather(x, slot_image), slot_image, tensors)
+                return out if layout.mode == "groups" else {"sum": out}
+            return {name: reduce(v) for name, v in _statistics(values, plan.statistics).items()}
 
         signature = [
             tf.TensorSpec((None, *image_shape), tf.float32),
@@ -277,38 +351,39 @@ class GradientEngine:
         ]
         # No autograph: the step has no tensor-dependent Python control flow, and errors raised
         # while tracing (e.g. a bad layer choice) keep their type instead of becoming StagingError.
-        return tf.function(
+        function = tf.function(
             step, input_signature=signature, jit_compile=self.jit_compile, autograph=False
         )
+        # The concrete function skips tf.function's per-call argument matching.
+        return function.get_concrete_function()
 
     # ---------------------------------------------------------------------------------------
     def scores(self, x: tf.Tensor) -> tf.Tensor:
         """Model scores ``(N, classes)`` for images ``x``, in compiled chunks of batch_size."""
         n = int(x.shape[0])
-        forward = self._forward(tuple(x.shape[1:]))
         out = []
         start = 0
         while start < n:
-            chunk = x[start : start + self.batch_size]
-            pad = self.batch_size - int(chunk.shape[0])
+            chunk = chunk_rows(n, self.batch_size)
+            part = x[start : start + chunk]
+            pad = chunk - int(part.shape[0])
             if pad:
-                chunk = tf.concat([chunk, tf.zeros((pad, *chunk.shape[1:]), chunk.dtype)], 0)
+                part = tf.concat([part, tf.zeros((pad, *part.shape[1:]), part.dtype)], 0)
             try:
-                result = forward(chunk)
+                result = self._forward(tuple(x.shape[1:]), chunk)(part)
             except tf.errors.ResourceExhaustedError as error:
                 self._shrink(error)
-                forward = self._forward(tuple(x.shape[1:]))
                 continue
-            out.append(result[: self.batch_size - pad])
-            start += self.batch_size - pad
-        return tf.concat(out, axis=0)
+            out.append(result[: chunk - pad] if pad else result)
+            start += chunk - pad
+        return out[0] if len(out) == 1 else tf.concat(out, axis=0)
 
     def target_scores(self, x: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
         """The score of each image's target class, F(x): (N,)."""
         return tf.gather(self.scores(x), targets, axis=1, batch_dims=1)
 
-    def _forward(self, image_shape: tuple) -> Callable:
-        key = (image_shape, self.batch_size, self.jit_compile)
+    def _forward(self, image_shape: tuple, chunk: int) -> Callable:
+        key = (image_shape, chunk, self.jit_compile)
         if key not in self._forwards:
 
             def forward(x):
@@ -317,8 +392,95 @@ class GradientEngine:
 
             self._forwards[key] = tf.function(
                 forward,
-                input_signature=[tf.TensorSpec((self.batch_size, *image_shape), tf.float32)],
+                input_signature=[tf.TensorSpec((chunk, *image_shape), tf.float32)],
                 jit_compile=self.jit_compile,
                 autograph=False,
-            )
+            ).get_concrete_function()
         return self._forwards[key]
+
+
+def _per_row(weights, values):
+    if weights is None:
+        return 1.0
+    return tf.reshape(weights, [-1] + [1] * (values.shape.rank - 1))
+
+
+def _statistics(values, statistics):
+    return {name: values if name == "sum" else tf.square(values) for name in statistics}
+
+
+def chunk_rows(total: int, batch_size: int) -> int:
+    """Rows per compiled call for ``total`` rows: at most ``batch_size``, balanced over the
+    chunks so the last one is nearly full, and taken from a small set of sizes (powers of two up
+    to 8, then multiples of 4) so few distinct steps are ever compiled."""
+    chunks = -(-total // batch_size)
+    size = -(-total // chunks)
+    size = 1 << (size - 1).bit_length() if size <= 8 else -(-size // 4) * 4
+    return min(size, batch_size)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Layout:
+    """How a run's rows are chunked and reduced; part of the compiled step's cache key.
+
+    Modes: ``rows`` (one row per image slot, e.g. Saliency: no reduction), ``images`` (rows
+    summed into per-image slots inside the step; for sums, and for squares when each row is a
+    whole group), ``groups`` (rows summed into group slots; the host squares finished groups).
+    """
+
+    chunk: int
+    mode: str
+    slots: int
+    span: int  # distinct groups a chunk touches (group-major order)
+    group_major: bool
+
+    def slot_images(self, start: int, n: int, groups: int, points: int) -> np.ndarray:
+        """The image of each slot of the chunk starting at row ``start`` (host integers)."""
+        slots = np.arange(self.slots)
+        if self.mode == "rows":  # points == 1: row k is group start + k
+            return (start + slots) % n if self.group_major else start + slots
+        if self.group_major:
+            return ((start // points) % n + slots) % n
+        return np.minimum(start // (groups * points) + slots, n - 1)
+
+
+def _layout(n: int, groups: int, points: int, chunk: int, plan: Plan) -> _Layout:
+    group_major = plan.order == "group" and groups > 1
+    span = min(groups, (chunk - 1) // (n * points) + 2) if group_major else groups
+    if points == 1 and (groups == 1 or group_major and n >= chunk):
+        return _Layout(chunk, "rows", chunk, span, group_major)
+    if points == 1 or plan.statistics == ("sum",):
+        per_slot = points if group_major else groups * points
+        return _Layout(chunk, "images", _slots(n, (chunk - 1) // per_slot + 2), span, group_major)
+    return _Layout(
+        chunk, "groups", _slots(n * groups, (chunk - 1) // points + 2), span, group_major
+    )
+
+
+def _slots(available: int, bound: int) -> int:
+    """Slots per chunk: ``bound``, or fewer when there are fewer images (groups) than that,
+    rounded up to a power of two (at least 2) so that calls on 1, 2, 3, ... images share steps."""
+    return min(bound, max(2, 1 << (available - 1).bit_length()))
+
+
+class _Sums:
+    """Per-image statistics: the first update covering every image is kept as is; further
+    updates are scattered into a variable (in place; the host passes only slot indices)."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.totals: dict[str, Any] = {}
+
+    def add(self, name: str, update: tf.Tensor, ids: np.ndarray) -> None:
+        current = self.totals.get(name)
+        if current is None and len(ids) == self.n and np.array_equal(ids, np.arange(self.n)):
+            self.totals[name] = update
+            return
+        if not isinstance(current, tf.Variable):
+            initial = tf.zeros((self.n, *update.shape[1:]), update.dtype)
+            current = tf.Variable(initial if current is None else current, trainable=False)
+            self.totals[name] = current
+        current.scatter_add(tf.IndexedSlices(update, tf.constant(ids.astype(np.int32))))
+
+    def result(self) -> dict[str, tf.Tensor]:
+        return {name: tf.convert_to_tensor(v) for name, v in self.totals.items()}

@@ -68,16 +68,22 @@ class IntegratedGradients(ReferenceExplainer):
             step, k = rows.point % steps, rows.point // steps
             b = base.pick(tensors, layout, rows.image, k)
             alpha = tf.reshape(tf.gather(tensors["alphas"], step), (-1, 1, 1, 1))
-            weight = tf.gather(tensors["weights"], step) / tf.cast(
-                tensors["baseline_count"], tf.float32
-            )
-            difference = x_rows - b
-            return b + alpha * difference, tf.reshape(weight, (-1, 1, 1, 1)) * difference
+            weight = tf.gather(tensors["weights"], step)
+            point = b + alpha * (x_rows - b)
+            if single:  # (x - b) is the same for all rows of an image: applied once by `factor`
+                return point, weight
+            weight = weight / tf.cast(tensors["baseline_count"], tf.float32)
+            return point, tf.reshape(weight, (-1, 1, 1, 1)) * (x_rows - b)
 
+        def factor(x_images, image, tensors):
+            return x_images - base.pick(tensors, layout, image, tf.zeros_like(image))
+
+        single = baselines.count == 1
         return Plan(
             points=len(alphas) * baselines.count,
             make_rows=make_rows,
-            key=("integrated_gradients", layout),
+            key=("integrated_gradients", layout, single),
+            factor=factor if single else None,
             tensors={
                 "alphas": tf.constant(alphas, tf.float32),
                 "weights": tf.constant(weights, tf.float32),

@@ -99,9 +99,20 @@ class NoiseTunnel(Explainer):
             scale = options["spread"] * (tf.reduce_max(x, axes) - tf.reduce_min(x, axes))
 
         def make_rows(x_rows, rows, tensors):
-            noise = random.normal_rows(tensors["noise_seed"], rows.group, x_rows.shape[1:], 4)
+            # Rows are numbered sample-major: a chunk touches `group_span` consecutive samples,
+            # and each sample's noise is drawn once for all the images that share it.
+            draws = rows.first_group + tf.range(rows.group_span)
+            noise = random.normal_rows(tensors["noise_seed"], draws, x_rows.shape[1:], 4)
+            noise = tf.gather(noise, rows.group - rows.first_group)
             sigma = tf.reshape(tf.gather(tensors["noise_scale"], rows.image), (-1, 1, 1, 1))
-            return inner.make_rows(x_rows + sigma * noise, rows, tensors)
+            noisy = x_rows + sigma * noise
+            points, coef = inner.make_rows(noisy, rows, tensors)
+            if inner.factor is not None:  # it depends on the (noisy) input: apply it per row
+                factor = inner.factor(noisy, rows.image, tensors)
+                if coef is not None and coef.shape.rank == 1:
+                    coef = tf.reshape(coef, (-1, 1, 1, 1))
+                coef = factor if coef is None else coef * factor
+            return points, coef
 
         samples, kind = options["samples"], options["kind"]
         plan = dataclasses.replace(
@@ -114,6 +125,8 @@ class NoiseTunnel(Explainer):
                 "noise_scale": scale,
             },
             groups=samples,
+            factor=None,
+            order="group",
             statistics=_STATISTICS[kind],
             argmax_targets=False,
         )
