@@ -103,3 +103,52 @@ def test_progress_bar_is_shown_on_request(capsys):
     assert "grad" in capsys.readouterr().err
     tfattr.IntegratedGradients(model, steps=20, batch_size=4).explain(x, target=0)
     assert capsys.readouterr().err == ""
+
+
+def weighted_plan(points, groups, statistics, order):
+    """Row (i, g, j) has the per-row weight (1 + g + 2j) and the per-image factor (x_i + 1):
+    on a linear model with weights W, group (i, g) sums to (x_i + 1) * W[t] * sum_j (1 + g + 2j).
+    """
+
+    def make_rows(x_rows, rows, tensors):
+        return x_rows, tf.cast(1 + rows.group + 2 * rows.point, tf.float32)
+
+    return Plan(
+        points=points,
+        groups=groups,
+        make_rows=make_rows,
+        key=("weighted",),
+        factor=lambda images, image, tensors: images + 1.0,
+        statistics=statistics,
+        order=order,
+    )
+
+
+@pytest.mark.parametrize("order", ["image", "group"])
+@pytest.mark.parametrize("batch_size", [1, 3, 8, 64])
+@pytest.mark.parametrize(("points", "groups"), [(1, 1), (4, 1), (1, 5), (3, 4)])
+@pytest.mark.parametrize("statistics", [("sum",), ("sum", "sumsq")])
+def test_row_weights_and_image_factors_in_every_layout(
+    order, batch_size, points, groups, statistics
+):
+    """Per-row weights applied inside the reduction and per-image factors applied once per slot
+    give the closed form in every layout the engine picks (rows / images / groups, image- or
+    group-major numbering, carries across chunks)."""
+    n = 5
+    model = toy_models.linear_model()
+    w = toy_models.linear_weights()[0]  # (H*W*C, classes)
+    engine = GradientEngine(ModelAdapter(model), batch_size=batch_size)
+    x = tf.constant(np.random.default_rng(1).uniform(size=(n, *toy_models.SHAPE)), tf.float32)
+    targets = tf.constant([0, 1, 2, 3, 1], tf.int32)
+    out = engine.run(x, targets, weighted_plan(points, groups, statistics, order))
+    for i in range(n):
+        gradient = w[:, int(targets[i])].reshape(toy_models.SHAPE)
+        group = [
+            (x[i].numpy() + 1) * gradient * sum(1 + g + 2 * j for j in range(points))
+            for g in range(groups)
+        ]
+        np.testing.assert_allclose(out["sum"][i].numpy(), sum(group), rtol=1e-5, atol=1e-5)
+        if "sumsq" in statistics:
+            np.testing.assert_allclose(
+                out["sumsq"][i].numpy(), sum(s * s for s in group), rtol=1e-5, atol=1e-5
+            )

@@ -63,6 +63,9 @@ class Rows:
     point: tf.Tensor
     first_group: tf.Tensor | None = None
     group_span: int | None = None
+    # All N images when x_rows == images[image] (for make_rows that gather inside `fused`);
+    # None when a wrapper (NoiseTunnel) passes other x_rows.
+    images: tf.Tensor | None = None
 
 
 @dataclasses.dataclass
@@ -281,8 +284,10 @@ class GradientEngine:
             else:
                 image, group = group_id // groups, group_id % groups
                 first_group = tf.zeros((), tf.int32)
-            rows = Rows(image, group, flat % points, first_group, layout.span)
-            x_rows = tf.gather(x, image)  # pruned from the graph when make_rows ignores it
+            rows = Rows(image, group, flat % points, first_group, layout.span, x)
+            # The chunk's rows (pruned from the graph when make_rows ignores them); when the
+            # chunk is the batch of images itself, no copy, only its static shape.
+            x_rows = tf.reshape(x, (chunk, *image_shape)) if layout.whole else tf.gather(x, image)
             row_targets = None if argmax else tf.gather(targets, image)
             pts, coef = plan.make_rows(x_rows, rows, tensors)
             weights = None  # per-row scalars applied inside the reduction
@@ -399,6 +404,16 @@ class GradientEngine:
         return self._forwards[key]
 
 
+def fused(fn: Callable) -> Callable:
+    """``fn`` compiled with XLA, for building rows inside ``make_rows``.
+
+    Building a chunk's points is elementwise work (gather the image, mask, add noise,
+    interpolate) that TF's default kernels run as one pass per op, some of them slowly (a
+    broadcasting ``tf.where`` is ~10x slower than a copy); XLA fuses it into one pass.
+    """
+    return tf.function(fn, jit_compile=True, autograph=False)
+
+
 def _per_row(weights, values):
     if weights is None:
         return 1.0
@@ -433,6 +448,7 @@ class _Layout:
     slots: int
     span: int  # distinct groups a chunk touches (group-major order)
     group_major: bool
+    whole: bool = False  # one chunk holding exactly the N images, in order
 
     def slot_images(self, start: int, n: int, groups: int, points: int) -> np.ndarray:
         """The image of each slot of the chunk starting at row ``start`` (host integers)."""
@@ -448,7 +464,8 @@ def _layout(n: int, groups: int, points: int, chunk: int, plan: Plan) -> _Layout
     group_major = plan.order == "group" and groups > 1
     span = min(groups, (chunk - 1) // (n * points) + 2) if group_major else groups
     if points == 1 and (groups == 1 or group_major and n >= chunk):
-        return _Layout(chunk, "rows", chunk, span, group_major)
+        whole = groups == 1 and n == chunk
+        return _Layout(chunk, "rows", chunk, span, group_major, whole)
     if points == 1 or plan.statistics == ("sum",):
         per_slot = points if group_major else groups * points
         return _Layout(chunk, "images", _slots(n, (chunk - 1) // per_slot + 2), span, group_major)

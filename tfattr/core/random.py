@@ -71,7 +71,7 @@ def normal_rows(seed, index, shape, stream: int = 0) -> tf.Tensor:
     return tf.reshape(_normal_pairs(seed, index, size, stream), (-1, *shape))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _compiled_uniforms(size: int, stream: int):
     def uniforms(seed, index):
         return uniform_rows(seed, index, (size,), stream)

@@ -5,10 +5,21 @@ from __future__ import annotations
 import tensorflow as tf
 
 from tfattr.core import baselines as base
-from tfattr.core.engine import Plan
+from tfattr.core.engine import Plan, fused
 from tfattr.core.explainer import ReferenceExplainer
 from tfattr.core.inputs import check_seed
 from tfattr.core.quadrature import RULES, rule
+
+
+@fused
+def _interpolate(x, b, alpha):
+    return b + alpha * (x - b)
+
+
+@fused
+def _interpolate_rows(images, image, b, alpha):
+    x = tf.gather(images, image)
+    return b + alpha * (x - b)
 
 
 class IntegratedGradients(ReferenceExplainer):
@@ -69,7 +80,10 @@ class IntegratedGradients(ReferenceExplainer):
             b = base.pick(tensors, layout, rows.image, k)
             alpha = tf.reshape(tf.gather(tensors["alphas"], step), (-1, 1, 1, 1))
             weight = tf.gather(tensors["weights"], step)
-            point = b + alpha * (x_rows - b)
+            if rows.images is not None:  # x_rows are plain copies: gather inside the fused build
+                point = _interpolate_rows(rows.images, rows.image, b, alpha)
+            else:
+                point = _interpolate(x_rows, b, alpha)
             if single:  # (x - b) is the same for all rows of an image: applied once by `factor`
                 return point, weight
             weight = weight / tf.cast(tensors["baseline_count"], tf.float32)

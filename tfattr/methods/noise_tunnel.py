@@ -7,11 +7,19 @@ import dataclasses
 import tensorflow as tf
 
 from tfattr.core import random
+from tfattr.core.engine import fused
 from tfattr.core.explainer import Explainer, GradientExplainer
 from tfattr.core.inputs import check_choice, check_positive_int, check_seed
 
 KINDS = ("smoothgrad", "smoothgrad_sq", "vargrad")
 _STATISTICS = {"smoothgrad": ("sum",), "smoothgrad_sq": ("sumsq",), "vargrad": ("sum", "sumsq")}
+
+
+@fused
+def _add_noise(images, image, noise, draw, scale):
+    """``images[image] + scale[image] * noise[draw]`` per row, in one fused pass."""
+    sigma = tf.reshape(tf.gather(scale, image), (-1, 1, 1, 1))
+    return tf.gather(images, image) + sigma * tf.gather(noise, draw)
 
 
 class NoiseTunnel(Explainer):
@@ -103,10 +111,14 @@ class NoiseTunnel(Explainer):
             # and each sample's noise is drawn once for all the images that share it.
             draws = rows.first_group + tf.range(rows.group_span)
             noise = random.normal_rows(tensors["noise_seed"], draws, x_rows.shape[1:], 4)
-            noise = tf.gather(noise, rows.group - rows.first_group)
-            sigma = tf.reshape(tf.gather(tensors["noise_scale"], rows.image), (-1, 1, 1, 1))
-            noisy = x_rows + sigma * noise
-            points, coef = inner.make_rows(noisy, rows, tensors)
+            noisy = _add_noise(
+                rows.images,
+                rows.image,
+                noise,
+                rows.group - rows.first_group,
+                tensors["noise_scale"],
+            )
+            points, coef = inner.make_rows(noisy, dataclasses.replace(rows, images=None), tensors)
             if inner.factor is not None:  # it depends on the (noisy) input: apply it per row
                 factor = inner.factor(noisy, rows.image, tensors)
                 if coef is not None and coef.shape.rank == 1:

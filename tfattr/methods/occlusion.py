@@ -7,7 +7,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from tfattr.core.engine import Plan
+from tfattr.core.engine import Plan, fused
 from tfattr.core.explainer import GradientExplainer
 
 
@@ -74,15 +74,18 @@ class Occlusion(GradientExplainer):
         return window, stride, counts, coverage
 
     def plan(self, x, options):
+        """Rows are (image, window position); each row's value is its score drop, one-hot at its
+        position, so the engine returns the ``(N, positions)`` grid of drops."""
         image_shape = tuple(x.shape[1:])
-        window, stride, counts, coverage = self.geometry(image_shape, options)
+        window, stride, counts, _ = self.geometry(image_shape, options)
         axes = len(window)
+        positions = int(np.prod(counts))
         baseline = np.broadcast_to(np.asarray(options["baseline"], np.float32), image_shape)
         if not np.all(np.isfinite(baseline)):
             raise ValueError("baseline: contains NaN or infinite values.")
 
-        def make_rows(x_rows, rows, tensors):
-            position = rows.point
+        @fused
+        def occlude(images, image, position, baseline):
             inside = None
             for axis in reversed(range(axes)):
                 index = position % counts[axis]
@@ -94,25 +97,44 @@ class Occlusion(GradientExplainer):
                 shape[axis + 1] = image_shape[axis]
                 hit = tf.reshape(hit, shape)
                 inside = hit if inside is None else inside & hit
-            occluded = tf.where(inside, tensors["baseline"][None], x_rows)
-            scale = tf.cast(inside, tf.float32) / tensors["coverage"]
-            clean = tf.gather(tensors["clean_scores"], rows.image)
-            return occluded, (scale, clean)
+            return tf.where(inside, baseline[None], tf.gather(images, image))
+
+        def make_rows(x_rows, rows, tensors):
+            occluded = occlude(rows.images, rows.image, rows.point, tensors["baseline"])
+            return occluded, (rows.point, tf.gather(tensors["clean_scores"], rows.image))
 
         def attribute(points, targets, coef, adapter):
-            scale, clean = coef
+            position, clean = coef
             drop = clean - tf.gather(adapter(points), targets, axis=1, batch_dims=1)
-            drop = tf.reshape(drop, [-1] + [1] * (scale.shape.rank - 1))
-            return tf.broadcast_to(drop * scale, tf.shape(points))
+            return tf.one_hot(position, positions) * drop[:, None]
 
-        coverage = coverage.reshape(coverage.shape + (1,) * (len(image_shape) - axes))
         return Plan(
-            points=int(np.prod(counts)),
+            points=positions,
             make_rows=make_rows,
             key=("occlusion", window, stride, image_shape),
-            tensors={"baseline": tf.constant(baseline), "coverage": tf.constant(coverage)},
+            tensors={"baseline": tf.constant(baseline)},
             attribute=attribute,
         )
+
+    def spread(self, drops, image_shape, options):
+        """Each element's mean drop over the windows covering it, from the ``(N, positions)``
+        grid: a transposed convolution with a window of ones, divided by the coverage."""
+        window, stride, counts, coverage = self.geometry(image_shape, options)
+        if len(window) == 2:  # the window covers all channels: one position along them
+            window, stride, counts = (*window, image_shape[2]), (*stride, 1), (*counts, 1)
+            coverage = coverage[..., None]
+        grid = tf.reshape(drops, (-1, *counts, 1))
+        summed = tf.nn.conv3d_transpose(
+            grid,
+            tf.ones((*window, 1, 1), grid.dtype),
+            output_shape=[int(drops.shape[0])]
+            + [(c - 1) * s + w for c, s, w in zip(counts, stride, window, strict=True)]
+            + [1],
+            strides=(1, *stride, 1),
+            padding="VALID",
+        )
+        height, width, channels = image_shape
+        return summed[:, :height, :width, :channels, 0] / coverage
 
     def attribute(self, x, targets, options):
         scores = self.engine.scores(x)
@@ -120,4 +142,5 @@ class Occlusion(GradientExplainer):
             targets = tf.argmax(scores, axis=-1, output_type=tf.int32)
         plan = self.plan(x, options)
         plan.tensors["clean_scores"] = tf.gather(scores, targets, axis=1, batch_dims=1)
-        return self.engine.run(x, targets, plan)["sum"]
+        drops = self.engine.run(x, targets, plan)["sum"]
+        return self.spread(drops, tuple(x.shape[1:]), options)
