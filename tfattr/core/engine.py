@@ -3,17 +3,23 @@
 A method describes its work as a :class:`Plan`: for each image ``i`` there are ``groups`` groups
 (e.g. noise samples) of ``points`` rows (e.g. interpolation steps). Row ``(i, g, j)`` is a point
 built on the device from image ``i`` by ``plan.make_rows``, and contributes ``coef * gradient``
-(or whatever ``plan.attribute`` computes) to its group's sum. The engine streams the ``N*G*P``
-rows in chunks of ``batch_size`` through one ``tf.function``:
+(or whatever ``plan.attribute`` computes) to its group's sum, times ``plan.factor`` of its image
+if any. The engine streams the ``N*G*P`` rows through one compiled step, a chunk at a time:
 
-- rows are numbered image-major and built inside the compiled step, so no interpolation point is
-  materialised outside the chunk being computed and memory does not grow with steps or samples;
-- the last chunk is padded (padding rows are masked out), so every call has the same shapes and
-  the step traces once per image shape, whatever the number of images, steps or samples;
-- group sums are reduced on the device with a segment sum; the host only does integer
-  bookkeeping (no device-to-host transfer inside the loop);
-- finished groups are folded into per-image statistics (sum, sum of squares), which is how
-  NoiseTunnel computes means and variances of whole attributions without storing them.
+- rows are numbered image-major (or group-major, so that consecutive rows share a noise draw)
+  and built inside the compiled step, so no interpolation point is materialised outside the
+  chunk being computed and memory does not grow with steps or samples;
+- chunks hold at most ``batch_size`` rows, balanced so the last one is nearly full, with sizes
+  from a small set (powers of two up to 8, then multiples of 4): 8 images of Saliency run as one
+  chunk of 8, not a padded chunk of 32; padding rows are masked out;
+- a call with the same shapes reuses the compiled step (no retracing); other numbers of images
+  or steps reuse it too unless they change the chunk layout, which compiles once more;
+- inside the step, rows are reduced into per-image (or per-group) slots by one matrix product
+  with the per-row weights (a one-hot matrix of a few slots), and ``factor`` is applied once per
+  slot; the host only does integer bookkeeping (no device-to-host transfer inside the loop);
+- per-image statistics (sum, sum of squares of whole group attributions) accumulate on the
+  device; groups that span chunks are carried over, which is how NoiseTunnel computes means and
+  variances of whole attributions without storing them.
 """
 
 from __future__ import annotations
