@@ -117,28 +117,41 @@ def maxpool_override(call):
             return call(t, *args, **kwargs)
 
         def backward(x, y, upstream):
-            (x_in, x_ref), (y_in, y_ref) = _halves(x), _halves(y)
+            x_in, x_ref = _halves(x)
             up = _halves(upstream)[0]
-            difference = y_in - y_ref
-            to_input = y_in >= y_ref
-            zeros = tf.zeros_like(difference)
+            to_input, to_reference = _pool_differences(y, up)
             with tf.GradientTape(persistent=True) as tape:
                 tape.watch([x_in, x_ref])
                 pooled_in, pooled_ref = pool(x_in), pool(x_ref)
-            routed = tape.gradient(
-                pooled_in, x_in, output_gradients=up * tf.where(to_input, difference, zeros)
-            ) + tape.gradient(
-                pooled_ref, x_ref, output_gradients=up * tf.where(to_input, zeros, difference)
-            )
+            routed_in = tape.gradient(pooled_in, x_in, output_gradients=to_input)
+            routed_ref = tape.gradient(pooled_ref, x_ref, output_gradients=to_reference)
             plain = tape.gradient(pooled_in, x_in, output_gradients=up)
-            delta = x_in - x_ref
-            far = tf.abs(delta) > EPS
-            grad_in = tf.where(far, routed / tf.where(far, delta, tf.ones_like(delta)), plain)
-            return tf.concat([grad_in, tf.zeros_like(x_ref)], axis=0)
+            return _pool_multipliers(x, routed_in, routed_ref, plain)
 
         return layers.with_gradient(pool, backward)(inputs)
 
     return run
+
+
+@fused
+def _pool_differences(y, up):
+    """Each window's ``up * (out - out_ref)``, for the input's argmax when ``out >= out_ref``
+    and for the reference's otherwise."""
+    y_in, y_ref = _halves(y)
+    difference = up * (y_in - y_ref)
+    to_input = y_in >= y_ref
+    return tf.where(to_input, difference, 0.0), tf.where(to_input, 0.0, difference)
+
+
+@fused
+def _pool_multipliers(x, routed_in, routed_ref, plain):
+    """The routed differences divided by ``x - x_ref`` (the plain gradient where it is ~0),
+    for the input half; zeros for the reference half."""
+    x_in, x_ref = _halves(x)
+    delta = x_in - x_ref
+    far = tf.abs(delta) > EPS
+    grad_in = tf.where(far, (routed_in + routed_ref) / tf.where(far, delta, 1.0), plain)
+    return tf.concat([grad_in, tf.zeros_like(grad_in)], axis=0)
 
 
 def deeplift_overrides(adapter) -> dict:
