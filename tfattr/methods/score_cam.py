@@ -7,7 +7,7 @@ import tensorflow as tf
 from tfattr.core import layers
 from tfattr.core.engine import Plan
 from tfattr.core.inputs import check_positive_int
-from tfattr.methods.gradcam import GradCAM
+from tfattr.methods.gradcam import GradCAM, resize_maps
 
 
 class ScoreCAM(GradCAM):
@@ -89,7 +89,7 @@ class ScoreCAM(GradCAM):
             channel = tf.gather_nd(tensors["picked"], tf.stack([rows.image, rows.point], axis=1))
             image_maps = tf.gather(tensors["activations"], rows.image)  # (B, h, w, K)
             a = tf.gather(image_maps, channel, axis=3, batch_dims=1)  # (B, h, w)
-            h = tf.image.resize(a[..., None], size, method=method)
+            h = resize_maps(a, size, method)[..., None]
             low = tf.reduce_min(h, axis=(1, 2, 3), keepdims=True)
             high = tf.reduce_max(h, axis=(1, 2, 3), keepdims=True)
             h = tf.math.divide_no_nan(h - low, high - low)
@@ -113,5 +113,5 @@ class ScoreCAM(GradCAM):
         if options["relu"]:
             cam = tf.nn.relu(cam)
         if options["upsample"]:
-            cam = tf.image.resize(cam[..., None], size, method=options["interpolation"])[..., 0]
+            cam = resize_maps(cam, size, options["interpolation"])
         return cam
