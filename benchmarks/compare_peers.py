@@ -389,7 +389,7 @@ def main(argv=None):
                 latest[key] = [r for r in record["rows"] if (r["model"], r["method"]) == key]
         order = sorted(latest, key=lambda k: (k[0], METHODS.index(k[1])))
         rows = [row for key in order for row in latest[key]]
-        title = f"{records[0]['machine']}; medians of alternating runs (3-5)"
+        title = f"{records[0]['machine']}; medians of alternating runs (3-15)"
         pathlib.Path(args.out).mkdir(parents=True, exist_ok=True)
         plot(rows, pathlib.Path(args.out) / "peers.png", title)
         return records
