@@ -272,35 +272,25 @@ class GradientEngine:
         return step
 
     def _compile_step(self, plan: Plan, image_shape, argmax, tensors, layout) -> Callable:
-        adapter, chunk, slots = self.adapter, layout.chunk, layout.slots
-        group_major = layout.group_major
+        adapter = self.adapter
 
         def step(x, targets, start, counts, tensors):
             self.trace_count += 1  # Python side effect: runs once per trace
-            groups, points = counts[0], counts[1]
-            n = tf.shape(x)[0]
-            total = n * groups * points
-            flat = start + tf.range(chunk, dtype=tf.int32)
-            valid = flat < total
-            flat = tf.minimum(flat, total - 1)
-            group_id = flat // points  # in numbering order
-            if group_major:
-                image, group = group_id % n, group_id // n
-                first_group = (start // points) // n
-            else:
-                image, group = group_id // groups, group_id % groups
-                first_group = tf.zeros((), tf.int32)
-            rows = Rows(image, group, flat % points, first_group, layout.span, x)
+            index = _ChunkIndex(layout, x, start, counts)
+            rows = index.rows
             # The chunk's rows (pruned from the graph when make_rows ignores them); when the
             # chunk is the batch of images itself, no copy, only its static shape.
-            x_rows = tf.reshape(x, (chunk, *image_shape)) if layout.whole else tf.gather(x, image)
-            row_targets = None if argmax else tf.gather(targets, image)
-            pts, coef = plan.make_rows(x_rows, rows, tensors)
-            weights = None  # per-row scalars applied inside the reduction
-            if plan.attribute is not None:
-                values = plan.attribute(pts, row_targets, coef, adapter)
+            if layout.whole:
+                x_rows = tf.reshape(x, (layout.chunk, *image_shape))
             else:
-                values, _ = gradients(adapter, pts, row_targets)
+                x_rows = tf.gather(x, rows.image)
+            row_targets = None if argmax else tf.gather(targets, rows.image)
+            points, coef = plan.make_rows(x_rows, rows, tensors)
+            weights = None  # per-row scalars, applied inside the reduction
+            if plan.attribute is not None:
+                values = plan.attribute(points, row_targets, coef, adapter)
+            else:
+                values, _ = gradients(adapter, points, row_targets)
                 if coef is not None and coef.shape.rank == 1:
                     if layout.mode != "rows" and plan.transform is None:
                         weights, coef = coef, None
@@ -311,47 +301,23 @@ class GradientEngine:
             if plan.transform is not None:
                 values = plan.transform(values)
 
-            if layout.mode == "groups":
-                first = start // points
-                local = group_id - first
-                slot_group = tf.minimum(first + tf.range(slots), n * groups - 1)
-                slot_image = slot_group % n if group_major else slot_group // groups
-            elif layout.mode == "images":
-                if group_major:
-                    first = (start // points) % n
-                    local = (image - first) % n
-                    slot_image = (first + tf.range(slots)) % n
-                else:
-                    first = start // (groups * points)
-                    local = image - first
-                    slot_image = tf.minimum(first + tf.range(slots), n - 1)
-            else:  # rows: row k of the chunk is slot k
-                slot_image = image
-
+            # Squares need each group whole before squaring: weights and factor go on the rows.
             squares = "sumsq" in plan.statistics and layout.mode != "groups"
             if plan.factor is not None and (squares or layout.mode == "rows"):
-                values = values * _per_row(weights, values) * plan.factor(x_rows, image, tensors)
-                weights = None
+                factor = plan.factor(x_rows, rows.image, tensors)
+                values, weights = values * _per_row(weights, values) * factor, None
             elif squares and weights is not None:
                 values, weights = values * _per_row(weights, values), None
             if layout.mode == "rows":
                 return _statistics(values, plan.statistics)
-
-            onehot = tf.one_hot(tf.where(valid, local, -1), slots, dtype=values.dtype)
-            if weights is not None:
-                onehot = onehot * weights[:, None]
-
-            def reduce(v):
-                flat_v = tf.reshape(v, (chunk, -1))
-                out = tf.matmul(onehot, flat_v, transpose_a=True)
-                return tf.reshape(out, tf.concat([[slots], tf.shape(v)[1:]], 0))
-
-            if layout.mode == "groups" or not squares:
-                out = reduce(values)
-                if plan.factor is not None:
-                    out = out * plan.factor(tf.gather(x, slot_image), slot_image, tensors)
-                return out if layout.mode == "groups" else {"sum": out}
-            return {name: reduce(v) for name, v in _statistics(values, plan.statistics).items()}
+            if squares:
+                stats = _statistics(values, plan.statistics)
+                return {name: index.reduce(v, None) for name, v in stats.items()}
+            sums = index.reduce(values, weights)
+            if plan.factor is not None:
+                slot_image = index.slot_image
+                sums = sums * plan.factor(tf.gather(x, slot_image), slot_image, tensors)
+            return sums if layout.mode == "groups" else {"sum": sums}
 
         signature = [
             tf.TensorSpec((None, *image_shape), tf.float32),
@@ -418,6 +384,54 @@ def fused(fn: Callable) -> Callable:
     broadcasting ``tf.where`` is ~10x slower than a copy); XLA fuses it into one pass.
     """
     return tf.function(fn, jit_compile=True, autograph=False)
+
+
+class _ChunkIndex:
+    """Inside the step: which image, group and point each row of the chunk is, and which slot
+    (image or group of the chunk) it is summed into."""
+
+    def __init__(self, layout: _Layout, x, start, counts):
+        self.layout = layout
+        groups, points = counts[0], counts[1]
+        n = tf.shape(x)[0]
+        total = n * groups * points
+        flat = start + tf.range(layout.chunk, dtype=tf.int32)
+        self.valid = flat < total
+        flat = tf.minimum(flat, total - 1)  # padding rows repeat the last row (masked later)
+        group_id = flat // points  # in numbering order
+        if layout.group_major:
+            image, group = group_id % n, group_id // n
+            first_group = (start // points) // n
+        else:
+            image, group = group_id // groups, group_id % groups
+            first_group = tf.zeros((), tf.int32)
+        self.rows = Rows(image, group, flat % points, first_group, layout.span, x)
+        if layout.mode == "rows":  # row k is slot k
+            return
+        slots = tf.range(layout.slots)
+        if layout.mode == "groups":
+            first = start // points
+            self.local = group_id - first
+            slot_group = tf.minimum(first + slots, n * groups - 1)
+            self.slot_image = slot_group % n if layout.group_major else slot_group // groups
+        elif layout.group_major:  # images, sample-major: the chunk's images wrap around
+            first = (start // points) % n
+            self.local = (image - first) % n
+            self.slot_image = (first + slots) % n
+        else:  # images
+            first = start // (groups * points)
+            self.local = image - first
+            self.slot_image = tf.minimum(first + slots, n - 1)
+
+    def reduce(self, values, weights):
+        """``(slots, *row_shape)``: each slot's sum of its rows' values (times ``weights``), as
+        one product with a one-hot matrix (padding rows have no slot)."""
+        slots, chunk = self.layout.slots, self.layout.chunk
+        onehot = tf.one_hot(tf.where(self.valid, self.local, -1), slots, dtype=values.dtype)
+        if weights is not None:
+            onehot = onehot * weights[:, None]
+        summed = tf.matmul(onehot, tf.reshape(values, (chunk, -1)), transpose_a=True)
+        return tf.reshape(summed, tf.concat([[slots], tf.shape(values)[1:]], 0))
 
 
 def _per_row(weights, values):
