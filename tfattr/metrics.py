@@ -51,14 +51,23 @@ __all__ = [
 
 
 def model_engine(model, *, output: str, batch_size: int = 32) -> GradientEngine:
-    """A gradient engine for `model` (a model, a ModelAdapter or an Explainer) with `output`."""
+    """A gradient engine for `model` (a model, a ModelAdapter or an Explainer) with `output`.
+
+    Given an adapter or an explainer, the engine is kept on that adapter, so calling a metric
+    many times (e.g. over the batches of a dataset) compiles its steps once; a bare model gets a
+    new engine per call. Pass ``tfattr.adapt(model)`` or an explainer to reuse compiled work.
+    """
+    batch_size = check_positive_int(batch_size, "batch_size")
     if isinstance(model, Explainer):
         model = model.adapter
-    if isinstance(model, ModelAdapter) and model.output == output:
-        adapter = model
-    else:
-        adapter = ModelAdapter(model, output=output)
-    return GradientEngine(adapter, batch_size=check_positive_int(batch_size, "batch_size"))
+    if not isinstance(model, ModelAdapter):
+        return GradientEngine(ModelAdapter(model, output=output), batch_size=batch_size)
+    engines = model.__dict__.setdefault("_metric_engines", {})
+    key = (output, batch_size)
+    if key not in engines:
+        adapter = model if model.output == output else ModelAdapter(model, output=output)
+        engines[key] = GradientEngine(adapter, batch_size=batch_size)
+    return engines[key]
 
 
 def resolve_targets(engine: GradientEngine, x: tf.Tensor, target) -> tf.Tensor:

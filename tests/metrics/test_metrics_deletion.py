@@ -79,6 +79,19 @@ def test_batch_size_and_explainer_argument_do_not_change_results(setup):
     np.testing.assert_allclose(small.curves, large.curves, atol=1e-6)
 
 
+def test_repeated_calls_through_an_adapter_compile_once(setup):
+    model, _, x, true, _ = setup
+    adapter = tfattr.adapt(model)
+    first = metrics.deletion(adapter, x, true, target=1, steps=6)
+    engine = metrics.model_engine(adapter, output="probabilities")
+    traces = engine.trace_count
+    assert traces > 0
+    again = metrics.deletion(adapter, x, true, target=1, steps=6)
+    metrics.insertion(adapter, x, true, target=1, steps=6)
+    assert engine.trace_count == traces
+    np.testing.assert_array_equal(first.curves, again.curves)
+
+
 def test_cam_maps_single_images_and_default_target(setup):
     model, mask, x, _, _ = setup
     cam = np.broadcast_to(mask, (5, SIZE, SIZE)).astype("float32")
