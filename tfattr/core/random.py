@@ -50,7 +50,8 @@ def _keys(seed, index, stream: int) -> tf.Tensor:
 
 
 def uniform_rows(seed, index, shape, stream: int = 0) -> tf.Tensor:
-    """Uniforms in (0, 1): ``(B, *shape)`` for draw indices ``index`` of shape (B,)."""
+    """Uniforms in (0, 1] (1.0 only by float32 rounding of the top values, probability
+    2^-25): ``(B, *shape)`` for draw indices ``index`` of shape (B,)."""
     size = int(np.prod(shape, dtype=np.int64))
     keys = _keys(seed, index, stream)[:, None]
     elements = tf.cast(tf.range(size), tf.uint32)[None, :]
