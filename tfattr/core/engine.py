@@ -202,17 +202,22 @@ class GradientEngine:
         bar = self._bar(total)
         while start < total:
             layout = _layout(n, groups, points, chunk_rows(total, self.batch_size), plan)
+            # The image of each slot: computed here once, used by the step (factor) and below.
+            ids = layout.slot_images(start, n, groups, points)
             try:  # tracing can run out of memory too (eager model code)
                 step = self._step(plan, tuple(x.shape[1:]), argmax, tensors, layout)
-                out = step(x, targets, tf.constant(start, tf.int32), counts, tensors)
+                out = step(
+                    x, targets, tf.constant(start, tf.int32), counts, tf.constant(ids), tensors
+                )
             except tf.errors.ResourceExhaustedError as error:
                 self._shrink(error)
                 continue
             end = min(start + layout.chunk, total)
             if layout.mode == "groups":
-                carry = self._fold_groups(sums, out, start, end, carry, n, groups, points, plan)
+                carry = self._fold_groups(
+                    sums, out, ids, start, end, carry, n, groups, points, plan.statistics
+                )
             else:
-                ids = layout.slot_images(start, n, groups, points)
                 if layout.mode == "rows" and end - start < layout.chunk:  # drop padding rows
                     ids, out = ids[: end - start], {k: v[: end - start] for k, v in out.items()}
                 for name, update in out.items():
@@ -223,8 +228,9 @@ class GradientEngine:
         return sums.result()
 
     @staticmethod
-    def _fold_groups(sums, group_sums, start, end, carry, n, groups, points, plan):
-        """Adds the groups a chunk finished into the statistics; returns the unfinished one."""
+    def _fold_groups(sums, group_sums, ids, start, end, carry, n, groups, points, statistics):
+        """Adds the groups a chunk finished into the statistics; returns the unfinished one.
+        ``ids`` are the images of the chunk's group slots."""
         first, last = start // points, (end - 1) // points
         if carry is not None:
             group_sums = tf.tensor_scatter_nd_add(group_sums, [[0]], carry[None])
@@ -233,10 +239,8 @@ class GradientEngine:
         carry = group_sums[done] if done <= last - first else None
         if done:
             finished = group_sums[:done]
-            ids = np.arange(first, first + done)
-            ids = ids % n if plan.order == "group" and groups > 1 else ids // groups
-            for name in plan.statistics:
-                sums.add(name, finished if name == "sum" else tf.square(finished), ids)
+            for name in statistics:
+                sums.add(name, finished if name == "sum" else tf.square(finished), ids[:done])
         return carry
 
     def _shrink(self, error: Exception):
@@ -274,7 +278,7 @@ class GradientEngine:
     def _compile_step(self, plan: Plan, image_shape, argmax, tensors, layout) -> Callable:
         adapter = self.adapter
 
-        def step(x, targets, start, counts, tensors):
+        def step(x, targets, start, counts, slot_image, tensors):
             self.trace_count += 1  # Python side effect: runs once per trace
             index = _ChunkIndex(layout, x, start, counts)
             rows = index.rows
@@ -315,7 +319,6 @@ class GradientEngine:
                 return {name: index.reduce(v, None) for name, v in stats.items()}
             sums = index.reduce(values, weights)
             if plan.factor is not None:
-                slot_image = index.slot_image
                 sums = sums * plan.factor(tf.gather(x, slot_image), slot_image, tensors)
             return sums if layout.mode == "groups" else {"sum": sums}
 
@@ -324,6 +327,7 @@ class GradientEngine:
             tf.TensorSpec((None,), tf.int32),
             tf.TensorSpec((), tf.int32),
             tf.TensorSpec((2,), tf.int32),
+            tf.TensorSpec((layout.slots,), tf.int32),
             {k: _relaxed_spec(v) for k, v in tensors.items()},
         ]
         # No autograph: the step has no tensor-dependent Python control flow, and errors raised
@@ -408,20 +412,13 @@ class _ChunkIndex:
         self.rows = Rows(image, group, flat % points, first_group, layout.span, x)
         if layout.mode == "rows":  # row k is slot k
             return
-        slots = tf.range(layout.slots)
+        # Each row's slot; the slots' images come from the host (_Layout.slot_images).
         if layout.mode == "groups":
-            first = start // points
-            self.local = group_id - first
-            slot_group = tf.minimum(first + slots, n * groups - 1)
-            self.slot_image = slot_group % n if layout.group_major else slot_group // groups
+            self.local = group_id - start // points
         elif layout.group_major:  # images, sample-major: the chunk's images wrap around
-            first = (start // points) % n
-            self.local = (image - first) % n
-            self.slot_image = (first + slots) % n
+            self.local = (image - (start // points) % n) % n
         else:  # images
-            first = start // (groups * points)
-            self.local = image - first
-            self.slot_image = tf.minimum(first + slots, n - 1)
+            self.local = image - start // (groups * points)
 
     def reduce(self, values, weights):
         """``(slots, *row_shape)``: each slot's sum of its rows' values (times ``weights``), as
@@ -474,10 +471,14 @@ class _Layout:
         """The image of each slot of the chunk starting at row ``start`` (host integers)."""
         slots = np.arange(self.slots)
         if self.mode == "rows":  # points == 1: row k is group start + k
-            return (start + slots) % n if self.group_major else start + slots
+            ids = (start + slots) % n if self.group_major else start + slots
+            return np.minimum(ids, n - 1).astype(np.int32)  # (padding rows are dropped)
+        if self.mode == "groups":
+            group = np.minimum(start // points + slots, n * groups - 1)
+            return (group % n if self.group_major else group // groups).astype(np.int32)
         if self.group_major:
-            return ((start // points) % n + slots) % n
-        return np.minimum(start // (groups * points) + slots, n - 1)
+            return (((start // points) % n + slots) % n).astype(np.int32)
+        return np.minimum(start // (groups * points) + slots, n - 1).astype(np.int32)
 
 
 def _layout(n: int, groups: int, points: int, chunk: int, plan: Plan) -> _Layout:
