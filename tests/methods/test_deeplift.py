@@ -86,6 +86,51 @@ def test_summation_to_delta(kind):
     assert np.abs(attr - ixg).max() > 1e-4
 
 
+@pytest.mark.parametrize("kind", ["relu_maxpool", "overlapping_maxpool", "smooth_activations"])
+def test_one_shared_baseline_equals_the_same_baseline_for_every_image(kind):
+    # A shared baseline goes through the model as one row that the rules broadcast; a per-image
+    # stack goes row by row. Same numbers, and each sums to F(x) - F(b) with its own baselines.
+    model = network(kind)
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(3, *SHAPE)).astype("f4")
+    baseline = rng.normal(size=SHAPE).astype("f4")
+    shared = tfattr.DeepLift(model).explain(x, target=1, baseline=baseline)
+    per_image = np.stack([baseline] * 3)
+    stacked = tfattr.DeepLift(model).explain(x, target=1, baseline=per_image)
+    np.testing.assert_allclose(shared, stacked, rtol=1e-5, atol=1e-6)
+    own = rng.normal(size=(3, *SHAPE)).astype("f4")
+    _, delta = tfattr.DeepLift(model).explain(
+        x, target=1, baseline=own, return_convergence_delta=True
+    )
+    np.testing.assert_allclose(delta, 0, atol=2e-4)
+
+
+class ValueDependent(keras.Model):
+    """Applies an extra ReLU on every other call: its two passes differ."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = keras.layers.Conv2D(2, 3, activation="relu")
+        self.relu = keras.layers.ReLU()
+        self.head = keras.layers.Dense(2)
+        self.calls = 0
+
+    def call(self, x):
+        self.calls += 1
+        h = self.conv(x)
+        if self.calls % 2 == 0:
+            h = self.relu(h)
+        return self.head(keras.layers.Flatten()(h))
+
+
+def test_a_model_that_treats_inputs_and_baselines_differently_is_refused():
+    model = ValueDependent()
+    model(np.zeros((1, *SHAPE), "f4"))
+    model(np.zeros((1, *SHAPE), "f4"))
+    with pytest.raises(tfattr.ModelError, match="more nonlinearities to the inputs"):
+        tfattr.DeepLift(model).explain(np.ones((1, *SHAPE), "f4"), target=0)
+
+
 def test_equals_integrated_gradients_on_a_linear_model():
     model = toy_models.linear_model(softmax=True)
     x = np.random.default_rng(2).normal(size=(3, *toy_models.SHAPE)).astype("f4")

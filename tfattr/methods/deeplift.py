@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import warnings
 
 import tensorflow as tf
@@ -78,90 +79,141 @@ LINEAR = {
 }
 
 
-def _halves(t):
-    n = tf.shape(t)[0] // 2
-    return t[:n], t[n:]
+class ReferencePass:
+    """DeepLift's two forward passes: the baseline rows first, then the input rows.
 
+    While ``recording``, every rule layer (elementwise activations, max pools) runs as usual and
+    keeps what it saw; in the input pass each rule takes the reference tensors recorded at the
+    same call (the model calls its layers in the same order for both) and back-propagates
+    DeepLift's multiplier. Only the input rows are differentiated: the baseline rows need a
+    forward pass and no backward pass.
+    """
 
-def rescale_rule(fn, name):
-    """Multiplier ``(y - y_ref) / (x - x_ref)`` of an elementwise nonlinearity (rescale rule)."""
-    if name == "softmax":
-        raise ModelError(
-            "DeepLift: a softmax inside the network is not elementwise and has no rescale rule; "
-            'a final softmax is removed with output="logits" (the default).'
-        )
+    def __init__(self):
+        self.recording = True
+        self.seen = collections.deque()
 
-    def backward(x, y, upstream):
-        return _rescale(x, y, upstream, layers.local_derivative(fn, _halves(x)[0]))
+    def record(self) -> None:
+        self.recording = True
+        self.seen.clear()
 
-    return layers.with_gradient(fn, backward)
+    def replay(self) -> None:
+        self.recording = False
+
+    def finish(self) -> None:
+        left = len(self.seen)
+        self.seen.clear()
+        if left:
+            raise ModelError(
+                f"DeepLift: the model applied {left} fewer nonlinearities to the inputs than to "
+                "the baselines; its forward pass must not depend on the values it sees."
+            )
+
+    def take(self, x):
+        if not self.seen:
+            raise ModelError(
+                "DeepLift: the model applied more nonlinearities to the inputs than to the "
+                "baselines; its forward pass must not depend on the values it sees."
+            )
+        reference = self.seen.popleft()
+        if not reference[0].shape[1:].is_compatible_with(x.shape[1:]):
+            raise ModelError(
+                f"DeepLift: a nonlinearity saw shape {x.shape[1:]} for the inputs and "
+                f"{reference[0].shape[1:]} for the baselines; the model must treat both alike."
+            )
+        return reference
+
+    def rescale_rule(self, fn, name):
+        """Multiplier ``(y - y_ref) / (x - x_ref)`` of an elementwise nonlinearity."""
+        if name == "softmax":
+            raise ModelError(
+                "DeepLift: a softmax inside the network is not elementwise and has no rescale "
+                'rule; a final softmax is removed with output="logits" (the default).'
+            )
+
+        def run(x):
+            if self.recording:
+                y = fn(x)
+                self.seen.append((x, y))
+                return y
+            x_ref, y_ref = self.take(x)
+
+            def backward(x, y, upstream):
+                derivative = layers.local_derivative(fn, x)
+                return _rescale(x, x_ref, y, y_ref, upstream, derivative)
+
+            return layers.with_gradient(fn, backward)(x)
+
+        return run
+
+    def maxpool_rule(self, call):
+        """Captum's max-pool rule: each window's output difference goes to the input's argmax
+        when ``out >= out_ref``, else to the reference's argmax, then is divided by
+        ``x - x_ref``."""
+
+        def run(inputs, *args, **kwargs):
+            def pool(t):
+                return call(t, *args, **kwargs)
+
+            if self.recording:
+                y = pool(inputs)
+                self.seen.append((inputs, y))
+                return y
+            x_ref, y_ref = self.take(inputs)
+
+            def backward(x, y, upstream):
+                to_input, to_reference = _pool_differences(y, y_ref, upstream)
+                x_ref_rows = tf.broadcast_to(x_ref, tf.shape(x))  # one shared baseline row
+                with tf.GradientTape(persistent=True) as tape:
+                    tape.watch([x, x_ref_rows])
+                    pooled, pooled_ref = pool(x), pool(x_ref_rows)
+                routed_in = tape.gradient(pooled, x, output_gradients=to_input)
+                routed_ref = tape.gradient(pooled_ref, x_ref_rows, output_gradients=to_reference)
+                plain = tape.gradient(pooled, x, output_gradients=upstream)
+                return _pool_multipliers(x, x_ref, routed_in, routed_ref, plain)
+
+            return layers.with_gradient(pool, backward)(inputs)
+
+        return run
 
 
 @fused
-def _rescale(x, y, upstream, derivative):
-    """``upstream * m`` for both halves, ``m = (y - y_ref) / (x - x_ref)``, or the derivative
-    where ``|x - x_ref| <= EPS``: one fused pass instead of a dozen."""
-    (x_in, x_ref), (y_in, y_ref) = _halves(x), _halves(y)
-    delta = x_in - x_ref
+def _rescale(x, x_ref, y, y_ref, upstream, derivative):
+    """``upstream * m``, ``m = (y - y_ref) / (x - x_ref)``, or the derivative where
+    ``|x - x_ref| <= EPS``: one fused pass instead of a dozen."""
+    delta = x - x_ref
     far = tf.abs(delta) > EPS
-    multiplier = tf.where(far, (y_in - y_ref) / tf.where(far, delta, 1.0), derivative)
-    return upstream * tf.concat([multiplier, multiplier], axis=0)
-
-
-def maxpool_override(call):
-    """Captum's max-pool rule: each window's output difference goes to the input's argmax when
-    ``out >= out_ref``, else to the reference's argmax, then is divided by ``x - x_ref``."""
-
-    def run(inputs, *args, **kwargs):
-        def pool(t):
-            return call(t, *args, **kwargs)
-
-        def backward(x, y, upstream):
-            x_in, x_ref = _halves(x)
-            up = _halves(upstream)[0]
-            to_input, to_reference = _pool_differences(y, up)
-            with tf.GradientTape(persistent=True) as tape:
-                tape.watch([x_in, x_ref])
-                pooled_in, pooled_ref = pool(x_in), pool(x_ref)
-            routed_in = tape.gradient(pooled_in, x_in, output_gradients=to_input)
-            routed_ref = tape.gradient(pooled_ref, x_ref, output_gradients=to_reference)
-            plain = tape.gradient(pooled_in, x_in, output_gradients=up)
-            return _pool_multipliers(x, routed_in, routed_ref, plain)
-
-        return layers.with_gradient(pool, backward)(inputs)
-
-    return run
+    multiplier = tf.where(far, (y - y_ref) / tf.where(far, delta, 1.0), derivative)
+    return upstream * multiplier
 
 
 @fused
-def _pool_differences(y, up):
-    """Each window's ``up * (out - out_ref)``, for the input's argmax when ``out >= out_ref``
-    and for the reference's otherwise."""
-    y_in, y_ref = _halves(y)
-    difference = up * (y_in - y_ref)
-    to_input = y_in >= y_ref
+def _pool_differences(y, y_ref, upstream):
+    """Each window's ``upstream * (out - out_ref)``, for the input's argmax when
+    ``out >= out_ref`` and for the reference's otherwise."""
+    difference = upstream * (y - y_ref)
+    to_input = y >= y_ref
     return tf.where(to_input, difference, 0.0), tf.where(to_input, 0.0, difference)
 
 
 @fused
-def _pool_multipliers(x, routed_in, routed_ref, plain):
-    """The routed differences divided by ``x - x_ref`` (the plain gradient where it is ~0),
-    for the input half; zeros for the reference half."""
-    x_in, x_ref = _halves(x)
-    delta = x_in - x_ref
+def _pool_multipliers(x, x_ref, routed_in, routed_ref, plain):
+    """The routed differences divided by ``x - x_ref`` (the plain gradient where it is ~0)."""
+    delta = x - x_ref
     far = tf.abs(delta) > EPS
-    grad_in = tf.where(far, (routed_in + routed_ref) / tf.where(far, delta, 1.0), plain)
-    return tf.concat([grad_in, tf.zeros_like(grad_in)], axis=0)
+    return tf.where(far, (routed_in + routed_ref) / tf.where(far, delta, 1.0), plain)
 
 
-def deeplift_overrides(adapter) -> dict:
+def deeplift_overrides(adapter, reference: ReferencePass) -> dict:
     """Rescale rules on every activation and the max-pool rule on every max-pooling layer."""
-    overrides = layers.activation_overrides(adapter.model, rescale_rule, skip=adapter.overrides)
+    overrides = layers.activation_overrides(
+        adapter.model, reference.rescale_rule, skip=adapter.overrides
+    )
     unknown = set()
     for path, layer in layers.walk(adapter.model):
         kind = type(layer).__name__
         if kind in MAX_POOLS:
-            overrides[layer] = maxpool_override
+            overrides[layer] = reference.maxpool_rule
         elif kind not in LINEAR and not layers.is_container(layer):
             unknown.add(f"{path} ({kind})")
     if unknown:
@@ -176,7 +228,9 @@ def deeplift_overrides(adapter) -> dict:
 class DeepLift(ReferenceExplainer):
     """DeepLift (rescale rule): attributions that sum to ``F(x) - F(baseline)``.
 
-    Input and baseline run through the model in one batch; every elementwise nonlinearity
+    The baselines go through the model first (forward only, each rule layer keeps what it saw),
+    then the inputs (forward and backward, the same numbers as Captum's joint batch at the cost
+    of one backward pass over the inputs alone); every elementwise nonlinearity
     (activation layers and ``activation=`` fused in Conv/Dense: relu, sigmoid, tanh, softplus,
     elu, leaky relu, swish/silu, gelu, ...) back-propagates the multiplier
     ``(y - y_ref) / (x - x_ref)`` instead of its derivative (the derivative where
@@ -214,7 +268,8 @@ class DeepLift(ReferenceExplainer):
     def plan(self, x, options):
         baselines = self.baselines(x, options)
         layout = baselines.layout
-        overrides = deeplift_overrides(self.adapter)
+        reference = ReferencePass()
+        overrides = deeplift_overrides(self.adapter, reference)
 
         def make_rows(x_rows, rows, tensors):
             b = base.pick(tensors, layout, rows.image, rows.point)
@@ -223,15 +278,19 @@ class DeepLift(ReferenceExplainer):
 
         def attribute(points, targets, coef, adapter):
             b, weight = coef
-            both = tf.concat([points, tf.broadcast_to(b, tf.shape(points))], axis=0)
-            count = tf.shape(points)[0]
+            reference.record()
+            # One shared baseline: its pass is one row, broadcast against the inputs by the rules.
+            adapter(b if layout == "single" else tf.broadcast_to(b, tf.shape(points)),
+                    overrides=overrides)
+            reference.replay()
             with tf.GradientTape() as tape:
-                tape.watch(both)
-                scores = adapter(both, overrides=overrides)[:count]
+                tape.watch(points)
+                scores = adapter(points, overrides=overrides)
                 if targets is None:
                     targets = tf.argmax(scores, axis=-1, output_type=tf.int32)
                 picked = tf.gather(scores, targets, axis=1, batch_dims=1)
-            multipliers = tape.gradient(picked, both)[:count]
+            reference.finish()
+            multipliers = tape.gradient(picked, points)
             return weight * (points - b) * multipliers
 
         return Plan(
