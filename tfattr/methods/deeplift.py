@@ -280,8 +280,10 @@ class DeepLift(ReferenceExplainer):
             b, weight = coef
             reference.record()
             # One shared baseline: its pass is one row, broadcast against the inputs by the rules.
-            adapter(b if layout == "single" else tf.broadcast_to(b, tf.shape(points)),
-                    overrides=overrides)
+            adapter(
+                b if layout == "single" else tf.broadcast_to(b, tf.shape(points)),
+                overrides=overrides,
+            )
             reference.replay()
             with tf.GradientTape() as tape:
                 tape.watch(points)
