@@ -6,6 +6,7 @@ import tensorflow as tf
 import toy_models
 
 import tfattr
+from tfattr.core import engine
 from tfattr.core.adapter import ModelAdapter
 from tfattr.core.engine import GradientEngine, Plan
 
@@ -152,3 +153,23 @@ def test_row_weights_and_image_factors_in_every_layout(
             np.testing.assert_allclose(
                 out["sumsq"][i].numpy(), sum(s * s for s in group), rtol=1e-5, atol=1e-5
             )
+
+
+@pytest.mark.parametrize(
+    "updates",
+    [
+        [[0, 1], [2, 3]],  # one value per image, in order: joined
+        [[2, 3], [0], [1]],  # out of order: stitched
+        [[1, 2]],  # image 0 and 3 never touched: zeros
+        [[0, 1], [1, 2], [3], [3, 0]],  # repeats: scattered into a variable
+        [[0, 0, 1], [2, 3]],  # a repeat within one update (group slots of one image)
+    ],
+)
+def test_per_image_statistics_add_up_however_the_updates_come(updates):
+    rng = np.random.default_rng(0)
+    sums, expected = engine._Sums(4), np.zeros((4, 2, 3), np.float32)
+    for ids in updates:
+        values = rng.normal(size=(len(ids), 2, 3)).astype(np.float32)
+        np.add.at(expected, ids, values)
+        sums.add("sum", tf.constant(values), np.array(ids))
+    np.testing.assert_allclose(sums.result()["sum"], expected, rtol=1e-6)

@@ -18,7 +18,8 @@ if any. The engine streams the ``N*G*P`` rows through one compiled step, a chunk
   with the per-row weights (a one-hot matrix of a few slots), and ``factor`` is applied once per
   slot; the host only does integer bookkeeping (no device-to-host transfer inside the loop);
 - per-image statistics (sum, sum of squares of whole group attributions) accumulate on the
-  device; groups that span chunks are carried over, which is how NoiseTunnel computes means and
+  device: chunks that give images their first value are joined once at the end, later
+  contributions are scattered into a variable; groups that span chunks are carried over, which is how NoiseTunnel computes means and
   variances of whole attributions without storing them.
 """
 
@@ -502,23 +503,42 @@ def _slots(available: int, bound: int) -> int:
 
 
 class _Sums:
-    """Per-image statistics: the first update covering every image is kept as is; further
-    updates are scattered into a variable (in place; the host passes only slot indices)."""
+    """Per-image statistics. Updates for images that have no value yet are kept as they come
+    and joined at the end (one copy: chunks of one row per image cost nothing more); an update
+    for an image that already has a value moves everything into a device variable, which
+    further updates are scattered into in place (the host passes only slot indices)."""
 
     def __init__(self, n: int):
         self.n = n
-        self.totals: dict[str, Any] = {}
+        self.pieces: dict[str, list[tuple[np.ndarray, tf.Tensor]]] = {}
+        self.seen: dict[str, np.ndarray] = {}  # images with a value, per statistic
+        self.totals: dict[str, tf.Variable] = {}
 
     def add(self, name: str, update: tf.Tensor, ids: np.ndarray) -> None:
-        current = self.totals.get(name)
-        if current is None and len(ids) == self.n and np.array_equal(ids, np.arange(self.n)):
-            self.totals[name] = update
-            return
-        if not isinstance(current, tf.Variable):
-            initial = tf.zeros((self.n, *update.shape[1:]), update.dtype)
-            current = tf.Variable(initial if current is None else current, trainable=False)
-            self.totals[name] = current
-        current.scatter_add(tf.IndexedSlices(update, tf.constant(ids.astype(np.int32))))
+        ids = np.asarray(ids, np.int32)
+        if name not in self.totals:
+            seen = self.seen.setdefault(name, np.zeros(self.n, bool))
+            if not seen[ids].any() and np.unique(ids).size == ids.size:
+                seen[ids] = True
+                self.pieces.setdefault(name, []).append((ids, update))
+                return
+            joined = self._join(name, update.dtype, update.shape[1:])
+            self.totals[name] = tf.Variable(joined, trainable=False)
+        self.totals[name].scatter_add(tf.IndexedSlices(update, tf.constant(ids)))
+
+    def _join(self, name: str, dtype, shape) -> tf.Tensor:
+        """The pieces of ``name`` as one ``(n, *shape)`` tensor (zeros for images without)."""
+        pieces = self.pieces.pop(name, [])
+        missing = np.flatnonzero(~self.seen[name])
+        if missing.size:
+            pieces.append((missing.astype(np.int32), tf.zeros((missing.size, *shape), dtype)))
+        order = np.concatenate([ids for ids, _ in pieces])
+        if np.array_equal(order, np.arange(self.n)):  # in order: a concatenation
+            return pieces[0][1] if len(pieces) == 1 else tf.concat([u for _, u in pieces], 0)
+        return tf.dynamic_stitch([tf.constant(ids) for ids, _ in pieces], [u for _, u in pieces])
 
     def result(self) -> dict[str, tf.Tensor]:
-        return {name: tf.convert_to_tensor(v) for name, v in self.totals.items()}
+        out = {name: tf.convert_to_tensor(v) for name, v in self.totals.items()}
+        for name, pieces in list(self.pieces.items()):
+            out[name] = self._join(name, pieces[0][1].dtype, pieces[0][1].shape[1:])
+        return out
