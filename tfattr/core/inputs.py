@@ -22,6 +22,7 @@ def as_images(inputs, adapter: ModelAdapter | None = None, name: str = "inputs")
         if not (dtype.is_floating or dtype.is_integer) or dtype.is_complex:
             raise TypeError(f"{name}: expected real numbers, got a tensor of dtype {dtype.name}.")
         x = tf.cast(inputs, tf.float32)
+        finite = bool(tf.reduce_all(tf.math.is_finite(x)))
     else:
         array = np.asarray(inputs)
         if array.dtype == object or not (
@@ -31,7 +32,9 @@ def as_images(inputs, adapter: ModelAdapter | None = None, name: str = "inputs")
                 f"{name}: expected an array of real numbers (images), got dtype "
                 f"{array.dtype} from {type(inputs).__name__}."
             )
-        x = tf.convert_to_tensor(array.astype(np.float32, copy=False))
+        array = array.astype(np.float32, copy=False)
+        finite = bool(np.isfinite(array).all())  # (numpy: no device round-trip)
+        x = tf.convert_to_tensor(array)
     rank = x.shape.rank
     if rank not in (3, 4):
         raise ValueError(
@@ -43,7 +46,7 @@ def as_images(inputs, adapter: ModelAdapter | None = None, name: str = "inputs")
         x = x[None]
     if x.shape[0] == 0:
         raise ValueError(f"{name}: the batch is empty (shape {tuple(x.shape)}).")
-    if not bool(tf.reduce_all(tf.math.is_finite(x))):
+    if not finite:
         bad = int(tf.reduce_sum(tf.cast(~tf.math.is_finite(x), tf.int32)))
         raise ValueError(
             f"{name}: {bad} values are NaN or infinite; attributions of such inputs are "
