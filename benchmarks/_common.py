@@ -10,6 +10,7 @@ machine hits all of them alike; report ratios measured in one run, never across 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import pathlib
 import platform
@@ -72,17 +73,32 @@ def machine() -> str:
 # Timing
 
 
-def time_runs(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median seconds of each run; runs alternate (a, b, c, a, b, c, ...) after one warm-up each."""
+def time_runs(
+    runs: dict[str, Callable[[], object]], repeats: int, min_sample: float = 0.25
+) -> dict[str, float]:
+    """Median seconds per call of each run.
+
+    After one warm-up call each, every sample times ``calls`` back-to-back calls (the same
+    number for all runs, enough for the fastest run to last ``min_sample`` seconds), so that
+    jobs of a few milliseconds are not measured at the resolution of the machine's jitter.
+    Samples alternate (a, b, c, a, b, c, ...), so slow phases of the machine hit every run.
+    """
     for run in runs.values():  # compile and warm up
         run()
+    fastest = min(_seconds(run, 1) for run in runs.values())
+    calls = max(1, math.ceil(min_sample / max(fastest, 1e-6)))
     times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(_seconds(run, calls) / calls)
     return {name: statistics.median(t) for name, t in times.items()}
+
+
+def _seconds(run: Callable[[], object], calls: int) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        run()
+    return time.perf_counter() - start
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ leaves the user's model as it was.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import weakref
 from collections.abc import Callable, Iterator
 
 import tensorflow as tf
@@ -54,14 +56,34 @@ def find_layer(model, layer) -> tuple[str, object]:
         LayerNotFoundError: no such layer, or a name that several nested layers share (the
             message lists the candidates' paths).
     """
+    if isinstance(layer, str):
+        return _find_by_name(model, layer)
+    for path, candidate in walk(model):
+        if candidate is layer:
+            return path, candidate
+    raise LayerNotFoundError(
+        f"layer: {getattr(layer, 'name', layer)!r} is not a layer of this model."
+    )
+
+
+_FOUND: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> {name: found}
+
+
+def _find_by_name(model, layer: str) -> tuple[str, object]:
+    """Name lookups are remembered per model (and number of top-level layers: a Sequential
+    may grow); explainers look their layer up at every call."""
+    key = (layer, len(getattr(model, "layers", ())))
+    try:
+        found = _FOUND.setdefault(model, {})
+    except TypeError:  # not weak-referenceable
+        found = {}
+    if key not in found:
+        found[key] = _search(model, layer)
+    return found[key]
+
+
+def _search(model, layer: str) -> tuple[str, object]:
     layers = list(walk(model))
-    if not isinstance(layer, str):
-        for path, candidate in layers:
-            if candidate is layer:
-                return path, candidate
-        raise LayerNotFoundError(
-            f"layer: {getattr(layer, 'name', layer)!r} is not a layer of this model."
-        )
     matches = [(p, c) for p, c in layers if p == layer]
     if not matches:
         matches = [(p, c) for p, c in layers if c.name == layer]
