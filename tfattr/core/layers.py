@@ -9,7 +9,6 @@ leaves the user's model as it was.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import weakref
 from collections.abc import Callable, Iterator
