@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from tfattr.core import baselines as base
 from tfattr.core import layers
-from tfattr.core.engine import Plan, fused
+from tfattr.core.engine import Plan, fused, gradients
 from tfattr.core.explainer import ReferenceExplainer
 from tfattr.core.inputs import check_seed
 from tfattr.errors import ModelError
@@ -123,6 +123,15 @@ class ReferencePass:
             )
         return reference
 
+    def apply(self, fn, x, rule):
+        """``fn(x)``: recorded in the baseline pass; in the input pass with the gradient
+        ``rule(x_ref, y_ref)(x, y, upstream)`` of the tensors recorded at the same call."""
+        if self.recording:
+            y = fn(x)
+            self.seen.append((x, y))
+            return y
+        return layers.with_gradient(fn, rule(*self.take(x)))(x)
+
     def rescale_rule(self, fn, name):
         """Multiplier ``(y - y_ref) / (x - x_ref)`` of an elementwise nonlinearity."""
         if name == "softmax":
@@ -131,20 +140,14 @@ class ReferencePass:
                 'rule; a final softmax is removed with output="logits" (the default).'
             )
 
-        def run(x):
-            if self.recording:
-                y = fn(x)
-                self.seen.append((x, y))
-                return y
-            x_ref, y_ref = self.take(x)
-
+        def rule(x_ref, y_ref):
             def backward(x, y, upstream):
                 derivative = layers.local_derivative(fn, x)
                 return _rescale(x, x_ref, y, y_ref, upstream, derivative)
 
-            return layers.with_gradient(fn, backward)(x)
+            return backward
 
-        return run
+        return lambda x: self.apply(fn, x, rule)
 
     def maxpool_rule(self, call):
         """Captum's max-pool rule: each window's output difference goes to the input's argmax
@@ -155,24 +158,23 @@ class ReferencePass:
             def pool(t):
                 return call(t, *args, **kwargs)
 
-            if self.recording:
-                y = pool(inputs)
-                self.seen.append((inputs, y))
-                return y
-            x_ref, y_ref = self.take(inputs)
+            def rule(x_ref, y_ref):
+                def backward(x, y, upstream):
+                    to_input, to_reference = _pool_differences(y, y_ref, upstream)
+                    x_ref_rows = tf.broadcast_to(x_ref, tf.shape(x))  # one shared baseline row
+                    with tf.GradientTape(persistent=True) as tape:
+                        tape.watch([x, x_ref_rows])
+                        pooled, pooled_ref = pool(x), pool(x_ref_rows)
+                    routed_in = tape.gradient(pooled, x, output_gradients=to_input)
+                    routed_ref = tape.gradient(
+                        pooled_ref, x_ref_rows, output_gradients=to_reference
+                    )
+                    plain = tape.gradient(pooled, x, output_gradients=upstream)
+                    return _pool_multipliers(x, x_ref, routed_in, routed_ref, plain)
 
-            def backward(x, y, upstream):
-                to_input, to_reference = _pool_differences(y, y_ref, upstream)
-                x_ref_rows = tf.broadcast_to(x_ref, tf.shape(x))  # one shared baseline row
-                with tf.GradientTape(persistent=True) as tape:
-                    tape.watch([x, x_ref_rows])
-                    pooled, pooled_ref = pool(x), pool(x_ref_rows)
-                routed_in = tape.gradient(pooled, x, output_gradients=to_input)
-                routed_ref = tape.gradient(pooled_ref, x_ref_rows, output_gradients=to_reference)
-                plain = tape.gradient(pooled, x, output_gradients=upstream)
-                return _pool_multipliers(x, x_ref, routed_in, routed_ref, plain)
+                return backward
 
-            return layers.with_gradient(pool, backward)(inputs)
+            return self.apply(pool, inputs, rule)
 
         return run
 
@@ -285,14 +287,8 @@ class DeepLift(ReferenceExplainer):
                 overrides=overrides,
             )
             reference.replay()
-            with tf.GradientTape() as tape:
-                tape.watch(points)
-                scores = adapter(points, overrides=overrides)
-                if targets is None:
-                    targets = tf.argmax(scores, axis=-1, output_type=tf.int32)
-                picked = tf.gather(scores, targets, axis=1, batch_dims=1)
+            multipliers, _ = gradients(adapter, points, targets, overrides)
             reference.finish()
-            multipliers = tape.gradient(picked, points)
             return weight * (points - b) * multipliers
 
         return Plan(
