@@ -6,7 +6,8 @@
     python benchmarks/bench_methods.py --checks                 # + host syncs and peak memory
     python benchmarks/bench_methods.py --json out.json          # also write the rows as JSON
 
-Floors (same points, same chunk size, prepared in advance as device tensors; see _common.py):
+Floors (same points, same chunk size, prepared in advance as device tensors; see _common.py;
+tfattr gets the images and targets as device tensors too):
 
 - IG: gradients at images x steps path points;  SmoothGrad: at images x samples noisy points;
 - Occlusion: one forward per window position and image;
@@ -64,6 +65,9 @@ def build_cases(model, model_name: str, x: np.ndarray, targets: np.ndarray, args
     b = args.batch_size
     n, size = len(x), x.shape[1]
     rng = np.random.default_rng(0)
+    # tfattr starts from the images on the device, as the floors do (a host array would add
+    # one host-to-device copy of the images per call, which no floor pays).
+    xd, td = tf.constant(x), tf.constant(targets)
     cases = []
     wanted = args.methods
     if "ig" in wanted:
@@ -75,8 +79,8 @@ def build_cases(model, model_name: str, x: np.ndarray, targets: np.ndarray, args
                 "IntegratedGradients",
                 f"{n}x{args.steps} gradients",
                 _common.gradient_floor(model, points, np.repeat(targets, args.steps), b),
-                lambda: ig.explain(x, target=targets).numpy(),
-                lambda k, m: ig.explain(x[:m], target=targets[:m], steps=k).numpy(),
+                lambda: ig.explain(xd, target=td).numpy(),
+                lambda k, m: ig.explain(xd[:m], target=td[:m], steps=k).numpy(),
                 (max(2, args.steps // 4), args.steps * 4),
                 "steps",
             )
@@ -90,8 +94,8 @@ def build_cases(model, model_name: str, x: np.ndarray, targets: np.ndarray, args
                 "SmoothGrad",
                 f"{n}x{args.samples} gradients",
                 _common.gradient_floor(model, noisy, np.repeat(targets, args.samples), b),
-                lambda: sg.explain(x, target=targets).numpy(),
-                lambda k, m: sg.explain(x[:m], target=targets[:m], samples=k).numpy(),
+                lambda: sg.explain(xd, target=td).numpy(),
+                lambda k, m: sg.explain(xd[:m], target=td[:m], samples=k).numpy(),
                 (max(2, args.samples // 4), args.samples * 4),
                 "samples",
             )
@@ -110,8 +114,8 @@ def build_cases(model, model_name: str, x: np.ndarray, targets: np.ndarray, args
                 _common.forward_floor(
                     model, occluded.reshape(-1, *x.shape[1:]), np.repeat(targets, len(corners)), b
                 ),
-                lambda: occ.explain(x, target=targets).numpy(),
-                lambda k, m: occ.explain(x[:m], target=targets[:m], stride=(k, k)).numpy(),
+                lambda: occ.explain(xd, target=td).numpy(),
+                lambda k, m: occ.explain(xd[:m], target=td[:m], stride=(k, k)).numpy(),
                 (min(size, 2 * s), max(1, s // 2)),  # larger stride = fewer windows
                 "stride",
             )
@@ -125,7 +129,7 @@ def build_cases(model, model_name: str, x: np.ndarray, targets: np.ndarray, args
                 "GradCAM",
                 f"{n} forward+backward to {layer}",
                 _common.layer_gradient_floor(model, layer, x, targets, b),
-                lambda: cam.explain(x, target=targets).numpy(),
+                lambda: cam.explain(xd, target=td).numpy(),
             )
         )
     if "deeplift" in wanted:
@@ -135,7 +139,7 @@ def build_cases(model, model_name: str, x: np.ndarray, targets: np.ndarray, args
                 "DeepLift",
                 f"{n}+{n} gradients (input and baseline rows)",
                 _common.paired_gradient_floor(model, x, np.zeros_like(x[0]), targets, b),
-                lambda: dl.explain(x, target=targets).numpy(),
+                lambda: dl.explain(xd, target=td).numpy(),
             )
         )
     if "saliency" in wanted:
@@ -145,7 +149,7 @@ def build_cases(model, model_name: str, x: np.ndarray, targets: np.ndarray, args
                 "Saliency",
                 f"{n} gradients",
                 _common.gradient_floor(model, x, targets, b),
-                lambda: sal.explain(x, target=targets).numpy(),
+                lambda: sal.explain(xd, target=td).numpy(),
             )
         )
     return cases

@@ -44,6 +44,16 @@ def test_any_real_dtype_is_accepted_and_computed_in_float32(saliency, x):
         (np.zeros((1, 1, 8, 8, 3)), ValueError, "expected one image"),
         (np.zeros((0, 8, 8, 3)), ValueError, "the batch is empty"),
         (np.full((1, 8, 8, 3), np.inf), ValueError, "NaN or infinite"),
+        # tensors are checked on the host's view (CPU) or on the device: same answer
+        (tf.fill((2, 8, 8, 3), np.nan), ValueError, "inputs: 384 values are NaN or infinite"),
+        (
+            tf.tensor_scatter_nd_update(
+                tf.zeros((1, 8, 8, 3), tf.float16), [[0, 1, 2, 0]], [np.inf]
+            ),
+            ValueError,
+            "inputs: 1 values are NaN or infinite",
+        ),
+        (tf.Variable(tf.fill((1, 8, 8, 3), -np.inf)), ValueError, "NaN or infinite"),
         (
             np.zeros((1, 8, 8, 1)),
             ValueError,
