@@ -44,6 +44,30 @@ def test_every_row_is_summed_once_whatever_the_chunking(batch_size, points, grou
         np.testing.assert_allclose(out["sumsq"][i].numpy(), sum(s * s for s in group_sums))
 
 
+@pytest.mark.parametrize(
+    ("total", "batch_size", "expected"),
+    [
+        (400, 40, (40, None)),  # exact
+        (1352, 40, (40, None)),  # 34 x 40: 8 padding rows (0.6 %) are cheaper than a new step
+        (1352, 50, (50, 2)),  # 27 x 50 + a step of 2, not 28 x 50 (48 padding rows)
+        (392, 50, (50, 44)),  # 7 x 50 + 42 rows in a step of 44
+        (9, 8, (8, 1)),
+        (10, 4, (4, None)),  # 2 padding rows: not worth a step
+        (8, 40, (8, None)),
+    ],
+)
+def test_chunk_sizes_keep_padding_small(total, batch_size, expected):
+    size, tail = engine.chunk_sizes(total, batch_size)
+    assert (size, tail) == expected
+    rest = total % size
+    padding = (tail - rest) if tail is not None else (size - rest) % size
+    assert 0 <= padding <= max(3, total // 100) or tail is None and _step_of(rest) == size
+
+
+def _step_of(rows):
+    return engine.chunk_sizes(rows, rows)[0]
+
+
 def test_no_retrace_across_calls_images_steps_and_baselines():
     model = toy_models.cnn("functional")
     ig = tfattr.IntegratedGradients(model, batch_size=8)
@@ -51,10 +75,22 @@ def test_no_retrace_across_calls_images_steps_and_baselines():
     ig.explain(x, target=1)
     ig.explain(x, target=1, baseline=np.ones((2, *toy_models.SHAPE), "f4"))
     traces = ig.engine.trace_count  # one step for a single baseline, one for stacks
-    ig.explain(x[:1], target=0, steps=13)
+    # Other images and steps whose rows fill whole chunks of 8 reuse those steps.
+    ig.explain(x[:1], target=0, steps=16)
     ig.explain(np.concatenate([x] * 3), target=2, method="riemann_left", baseline=0.5)
-    ig.explain(x, target=1, baseline=np.ones((3, *toy_models.SHAPE), "f4"))
+    ig.explain(x, target=1, baseline=np.ones((4, *toy_models.SHAPE), "f4"))
     assert ig.engine.trace_count == traces
+    # Others may compile a smaller last chunk, once per size: calls repeated retrace nothing.
+    calls = [
+        lambda: ig.explain(x[:1], target=0, steps=13),
+        lambda: ig.explain(x, target=1, steps=25, baseline=np.ones((3, *toy_models.SHAPE), "f4")),
+    ]
+    for call in calls:
+        call()
+    traces = ig.engine.trace_count
+    for call in calls:
+        call()
+    assert ig.engine.trace_count == traces == len(ig.engine._steps)
 
 
 def test_out_of_memory_halves_the_chunk_and_warns_once():
@@ -77,18 +113,19 @@ def test_out_of_memory_halves_the_chunk_and_warns_once():
 
 
 def test_memory_does_not_grow_with_steps():
-    """Interpolated points exist one chunk at a time: one compiled step serves every `steps`,
-    and no tensor in it is larger than a chunk of `batch_size` rows (or the N input images)."""
+    """Interpolated points exist one chunk at a time: the same compiled steps serve every
+    `steps`, and no tensor in them is larger than a chunk of `batch_size` rows (or the N input
+    images)."""
     model = toy_models.cnn("functional")
     x = np.random.default_rng(0).uniform(size=(4, *toy_models.SHAPE)).astype("f4")
     ig = tfattr.IntegratedGradients(model, batch_size=16)
     ig.explain(x, steps=25)
     ig.explain(x, steps=400)
-    (step,) = ig.engine._steps.values()
-    graph = step.graph
+    assert len(ig.engine._steps) <= 2  # chunks of 16 (and a last chunk of 4 for 25 steps)
     sizes = [
         out.shape.num_elements()
-        for op in graph.get_operations()
+        for step in ig.engine._steps.values()
+        for op in step.graph.get_operations()
         for out in op.outputs
         if out.shape.is_fully_defined() and out.dtype == tf.float32
     ]
