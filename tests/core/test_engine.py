@@ -200,9 +200,13 @@ def test_row_weights_and_image_factors_in_every_layout(
         [[1, 2]],  # image 0 and 3 never touched: zeros
         [[0, 1], [1, 2], [3], [3, 0]],  # repeats: scattered into a variable
         [[0, 0, 1], [2, 3]],  # a repeat within one update (group slots of one image)
+        # many small repeats: scattered N rows at a time, the rest at the end
+        [[0, 1], [1, 2], [3], [3, 0], [2, 2], [1], [0, 3], [1, 1, 1], [2], [3]],
     ],
 )
-def test_per_image_statistics_add_up_however_the_updates_come(updates):
+@pytest.mark.parametrize("batch_bytes", [1 << 20, 1])  # 1: every update scattered at once
+def test_per_image_statistics_add_up_however_the_updates_come(updates, batch_bytes, monkeypatch):
+    monkeypatch.setattr(engine._Sums, "BATCH_BYTES", batch_bytes)
     rng = np.random.default_rng(0)
     sums, expected = engine._Sums(4), np.zeros((4, 2, 3), np.float32)
     for ids in updates:

@@ -526,13 +526,18 @@ class _Sums:
     """Per-image statistics. Updates for images that have no value yet are kept as they come
     and joined at the end (one copy: chunks of one row per image cost nothing more); an update
     for an image that already has a value moves everything into a device variable, which
-    further updates are scattered into in place (the host passes only slot indices)."""
+    further updates are scattered into in place (the host passes only slot indices). Small
+    updates (e.g. Occlusion's one score per window) wait and are scattered together, at most
+    N rows or 1 MiB at a time, so a chunk does not cost one scatter op of its own."""
+
+    BATCH_BYTES = 1 << 20
 
     def __init__(self, n: int):
         self.n = n
         self.pieces: dict[str, list[tuple[np.ndarray, tf.Tensor]]] = {}
         self.seen: dict[str, np.ndarray] = {}  # images with a value, per statistic
         self.totals: dict[str, tf.Variable] = {}
+        self.waiting: dict[str, list[tuple[np.ndarray, tf.Tensor]]] = {}
 
     def add(self, name: str, update: tf.Tensor, ids: np.ndarray) -> None:
         ids = np.asarray(ids, np.int32)
@@ -544,7 +549,19 @@ class _Sums:
                 return
             joined = self._join(name, update.dtype, update.shape[1:])
             self.totals[name] = tf.Variable(joined, trainable=False)
-        self.totals[name].scatter_add(tf.IndexedSlices(update, tf.constant(ids)))
+        waiting = self.waiting.setdefault(name, [])
+        waiting.append((ids, update))
+        rows = sum(i.size for i, _ in waiting)
+        if rows >= self.n or rows * update.shape[1:].num_elements() * 4 >= self.BATCH_BYTES:
+            self._scatter(name)
+
+    def _scatter(self, name: str) -> None:
+        waiting = self.waiting.pop(name, [])
+        if not waiting:
+            return
+        ids = np.concatenate([i for i, _ in waiting])
+        updates = waiting[0][1] if len(waiting) == 1 else tf.concat([u for _, u in waiting], 0)
+        self.totals[name].scatter_add(tf.IndexedSlices(updates, tf.constant(ids)))
 
     def _join(self, name: str, dtype, shape) -> tf.Tensor:
         """The pieces of ``name`` as one ``(n, *shape)`` tensor (zeros for images without)."""
@@ -558,6 +575,8 @@ class _Sums:
         return tf.dynamic_stitch([tf.constant(ids) for ids, _ in pieces], [u for _, u in pieces])
 
     def result(self) -> dict[str, tf.Tensor]:
+        for name in self.totals:
+            self._scatter(name)
         out = {name: tf.convert_to_tensor(v) for name, v in self.totals.items()}
         for name, pieces in list(self.pieces.items()):
             out[name] = self._join(name, pieces[0][1].dtype, pieces[0][1].shape[1:])
