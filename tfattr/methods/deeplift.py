@@ -140,15 +140,15 @@ class ReferencePass:
                 'rule; a final softmax is removed with output="logits" (the default).'
             )
 
-        @fused
-        def backward(x, x_ref, y, y_ref, upstream):
-            """``upstream * m``, ``m = (y - y_ref) / (x - x_ref)``, or the ordinary gradient
-            where ``|x - x_ref| <= EPS``: one fused pass (derivative included)."""
-            plain = layers.local_derivative(fn, x, upstream)
-            return tf.where(_far(x, x_ref), upstream * _ratio(y - y_ref, x, x_ref), plain)
+        def rule(x_ref, y_ref):  # (called while the step is traced, not at every plan)
+            @fused
+            def backward(x, y, upstream):
+                """``upstream * m``, ``m = (y - y_ref) / (x - x_ref)``, or the ordinary gradient
+                where ``|x - x_ref| <= EPS``: one fused pass (derivative included)."""
+                plain = layers.local_derivative(fn, x, upstream)
+                return tf.where(_far(x, x_ref), upstream * _ratio(y - y_ref, x, x_ref), plain)
 
-        def rule(x_ref, y_ref):
-            return lambda x, y, upstream: backward(x, x_ref, y, y_ref, upstream)
+            return backward
 
         return lambda x: self.apply(fn, x, rule)
 
