@@ -3,8 +3,9 @@
 A method's *floor* is the compiled, batched model work it cannot avoid -- the forward(+backward)
 passes over exactly its points, prepared in advance as device tensors and cut into chunks of
 the same batch size -- and nothing else (no point construction, weighting or accumulation).
-Timings alternate the runs being compared and report medians, so background load on a shared
-machine hits all of them alike; report ratios measured in one run, never across runs.
+Timings alternate the runs being compared, in rounds, and report medians; ratios are medians of
+per-round ratios (:func:`paired_ratio`), so background load on a shared machine hits both sides
+alike; report ratios measured in one run, never across runs.
 """
 
 from __future__ import annotations
@@ -73,25 +74,51 @@ def machine() -> str:
 # Timing
 
 
-def time_runs(
+def time_rounds(
     runs: dict[str, Callable[[], object]], repeats: int, min_sample: float = 0.25
-) -> dict[str, float]:
-    """Median seconds per call of each run.
+) -> dict[str, list[float]]:
+    """Seconds per call of each run, one value per round (``repeats`` rounds).
 
     After one warm-up call each, every sample times ``calls`` back-to-back calls (the same
     number for all runs, enough for the fastest run to last ``min_sample`` seconds), so that
     jobs of a few milliseconds are not measured at the resolution of the machine's jitter.
-    Samples alternate (a, b, c, a, b, c, ...), so slow phases of the machine hit every run.
+    A round times every run once, in alternating order (a, b, c, then c, b, a, ...): runs of
+    one round are neighbours in time, and a machine that speeds up or slows down during a
+    round favours none of them.
     """
     for run in runs.values():  # compile and warm up
         run()
     fastest = min(_seconds(run, 1) for run in runs.values())
     calls = max(1, math.ceil(min_sample / max(fastest, 1e-6)))
     times: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, run in runs.items():
-            times[name].append(_seconds(run, calls) / calls)
-    return {name: statistics.median(t) for name, t in times.items()}
+    names = list(runs)
+    for round_ in range(repeats):
+        for name in names if round_ % 2 == 0 else reversed(names):
+            times[name].append(_seconds(runs[name], calls) / calls)
+    return times
+
+
+def time_runs(
+    runs: dict[str, Callable[[], object]], repeats: int, min_sample: float = 0.25
+) -> dict[str, float]:
+    """Median seconds per call of each run over :func:`time_rounds`' rounds."""
+    rounds = time_rounds(runs, repeats, min_sample)
+    return {name: statistics.median(t) for name, t in rounds.items()}
+
+
+def paired_ratio(times: dict[str, list[float]], name: str, reference: str) -> dict[str, float]:
+    """``name``'s time over ``reference``'s, measured within each round: the median of the
+    per-round ratios (a slow phase of a shared machine scales both runs of a round alike and
+    cancels out; the median ignores rounds that a burst hit on one side only), with the lowest
+    and highest round for the spread; and the ratio of the two fastest rounds (``ratio_min``:
+    each run's time with the least interference from the rest of the machine)."""
+    ratios = [a / b for a, b in zip(times[name], times[reference], strict=True)]
+    return {
+        "ratio": statistics.median(ratios),
+        "ratio_low": min(ratios),
+        "ratio_high": max(ratios),
+        "ratio_min": min(times[name]) / min(times[reference]),
+    }
 
 
 def _seconds(run: Callable[[], object], calls: int) -> float:

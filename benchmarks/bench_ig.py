@@ -6,14 +6,15 @@
 
 The floor computes exactly the gradients IG needs (images x steps points, prepared in advance,
 in chunks of the same batch size) and nothing else: no interpolation, no weighting, no
-accumulation. Timings alternate floor and tfattr runs and report medians, so background load
-hits both alike.
+accumulation. Timings alternate floor and tfattr runs (median times); the ratio is the median of
+the per-round ratios, so background load hits both alike.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -50,13 +51,15 @@ def main(argv=None):
     ig = tfattr.IntegratedGradients(
         model, steps=args.steps, method="riemann_trapezoid", batch_size=args.batch_size
     )
-    medians = _common.time_runs(
+    times = _common.time_rounds(
         {
             "floor": floor_runner(model, x, targets, args.steps, args.batch_size),
             "tfattr": lambda: ig.explain(xd, target=targets).numpy(),
         },
         args.repeats,
     )
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    paired = _common.paired_ratio(times, "tfattr", "floor")
     points = args.images * args.steps
     print(
         f"IG {args.model} {args.size}x{args.size}, {args.images} images x {args.steps} steps, "
@@ -64,7 +67,10 @@ def main(argv=None):
     )
     for name, seconds in medians.items():
         print(f"  {name:7s} {seconds:8.3f} s  ({points / seconds:7.1f} gradients/s)")
-    print(f"  ratio tfattr / floor: {medians['tfattr'] / medians['floor']:.3f}")
+    print(
+        f"  ratio tfattr / floor: {paired['ratio']:.3f} (median of per-round ratios; rounds "
+        f"{paired['ratio_low']:.3f}-{paired['ratio_high']:.3f})"
+    )
 
     if args.memory:
         ig.explain(x[:1], target=0, steps=25)

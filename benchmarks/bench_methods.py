@@ -28,6 +28,7 @@ import dataclasses
 import json
 import math
 import os
+import statistics
 import sys
 from collections.abc import Callable
 
@@ -189,11 +190,12 @@ def run(args) -> list[dict]:
     for case in build_cases(model, args.model, x, targets, args):
         row = {"method": case.name, "work": case.work}
         if args.repeats:  # --repeats 0: only the checks
-            medians = _common.time_runs({"floor": case.floor, "tfattr": case.tfattr}, args.repeats)
+            times = _common.time_rounds({"floor": case.floor, "tfattr": case.tfattr}, args.repeats)
             row.update(
-                floor_s=medians["floor"],
-                tfattr_s=medians["tfattr"],
-                ratio=medians["tfattr"] / medians["floor"],
+                floor_s=statistics.median(times["floor"]),
+                tfattr_s=statistics.median(times["tfattr"]),
+                **_common.paired_ratio(times, "tfattr", "floor"),
+                rounds=times,
             )
         if args.checks:
             row["checks"] = checks(case, len(x))
@@ -207,7 +209,8 @@ def _print_row(row: dict) -> None:
     if "ratio" in row:
         timing = (
             f"floor {row['floor_s']:8.3f} s  tfattr {row['tfattr_s']:8.3f} s  "
-            f"ratio {row['ratio']:.3f}   "
+            f"ratio {row['ratio']:.3f} ({row['ratio_low']:.3f}-{row['ratio_high']:.3f}), "
+            f"of minima {row['ratio_min']:.3f}   "
         )
     print(f"  {row['method']:20s} {timing}({row['work']})", flush=True)
     check = row.get("checks")
@@ -247,7 +250,8 @@ def main(argv=None):
         raise SystemExit(f"--methods: unknown {sorted(unknown)}; choose from {METHODS}")
     print(
         f"{args.model} {args.size}x{args.size}, {args.images} images, batch {args.batch_size}, "
-        f"median of {args.repeats} alternating runs; {_common.machine()}"
+        f"{args.repeats} rounds; ratio = median of per-round ratios (lowest-highest round); "
+        f"{_common.machine()}"
     )
     rows = run(args)
     if args.json:

@@ -44,6 +44,31 @@ def test_every_row_is_summed_once_whatever_the_chunking(batch_size, points, grou
         np.testing.assert_allclose(out["sumsq"][i].numpy(), sum(s * s for s in group_sums))
 
 
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 5, 6, 9, 12, 64])
+def test_group_major_chunks_see_the_groups_they_touch(batch_size):
+    """Group-major rows draw one value per group of the chunk (``first_group`` and
+    ``group_span``, as NoiseTunnel's noise): each row must find its own group's value, also when
+    chunks are whole groups of all images (``group_span`` is then exact, not one more)."""
+    n, groups = 3, 7
+
+    def make_rows(x_rows, rows, tensors):
+        draws = rows.first_group + tf.range(rows.group_span)  # one "draw" per group
+        value = tf.cast(tf.gather(draws * 10 + 1, rows.group - rows.first_group), tf.float32)
+        return x_rows, tf.reshape(value, (-1, 1, 1, 1)) * tf.ones_like(x_rows)
+
+    plan = Plan(
+        points=1,
+        groups=groups,
+        make_rows=make_rows,
+        key=("draws",),
+        attribute=lambda points, targets, coef, adapter: coef,
+        order="group",
+    )
+    engine = GradientEngine(ModelAdapter(toy_models.cnn("callable")), batch_size=batch_size)
+    out = engine.run(tf.zeros((n, 2, 2, 1)), tf.zeros((n,), tf.int32), plan)["sum"].numpy()
+    np.testing.assert_array_equal(out, sum(g * 10 + 1 for g in range(groups)))
+
+
 @pytest.mark.parametrize(
     ("total", "batch_size", "expected"),
     [

@@ -62,3 +62,20 @@ def test_bad_windows_are_refused():
         tfattr.Occlusion(model, window=(2, 2), stride=(1, 1, 1))
     with pytest.raises(ValueError, match="larger than the image"):
         tfattr.Occlusion(model, window=(9, 9)).explain(np.zeros((1, *toy_models.SHAPE)), 0)
+
+
+def test_the_clean_score_comes_from_the_same_run_as_the_windows(monkeypatch):
+    """With targets given, the unoccluded forward is one more row per image of the compiled run
+    (no pass of its own); with targets None, the top classes are looked up first and the maps
+    equal those of the explicit targets."""
+    model = toy_models.linear_model()
+    x = np.random.default_rng(3).normal(size=(3, *toy_models.SHAPE)).astype("f4")
+    occlusion = tfattr.Occlusion(model, window=(3, 3), stride=(2, 2), batch_size=5)
+    top = np.argmax(model.predict(x, verbose=0), axis=-1)
+    expected = occlusion.explain(x, None).numpy()
+
+    def no_separate_pass(*args, **kwargs):
+        raise AssertionError("a forward pass outside the engine's run")
+
+    monkeypatch.setattr(occlusion.engine, "scores", no_separate_pass)
+    np.testing.assert_allclose(occlusion.explain(x, top), expected, atol=1e-5)

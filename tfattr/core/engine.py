@@ -206,7 +206,7 @@ class GradientEngine:
         while start < total:
             size, tail = chunk_sizes(total, self.batch_size)
             chunk = tail if tail is not None and total - start <= tail else size
-            layout = _layout(n, groups, points, chunk, plan)
+            layout = _layout(n, groups, points, chunk, plan, aligned=size % (n * points) == 0)
             # The image of each slot: computed here once, used by the step (factor) and below.
             ids = layout.slot_images(start, n, groups, points)
             try:  # tracing can run out of memory too (eager model code)
@@ -502,9 +502,16 @@ class _Layout:
         return np.minimum(start // (groups * points) + slots, n - 1).astype(np.int32)
 
 
-def _layout(n: int, groups: int, points: int, chunk: int, plan: Plan) -> _Layout:
+def _layout(n: int, groups: int, points: int, chunk: int, plan: Plan, aligned: bool) -> _Layout:
+    """``aligned``: every chunk starts at a group boundary (chunks are whole groups of all
+    images), so a chunk touches exactly ``chunk / (n * points)`` groups, not one more."""
     group_major = plan.order == "group" and groups > 1
-    span = min(groups, (chunk - 1) // (n * points) + 2) if group_major else groups
+    per_group = n * points
+    if aligned:
+        span = min(groups, -(-chunk // per_group))
+    else:
+        span = min(groups, (chunk - 1) // per_group + 2)
+    span = span if group_major else groups
     if points == 1 and (groups == 1 or group_major and n >= chunk):
         whole = groups == 1 and n == chunk
         return _Layout(chunk, "rows", chunk, span, group_major, whole)

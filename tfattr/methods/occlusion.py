@@ -74,8 +74,11 @@ class Occlusion(GradientExplainer):
         return window, stride, counts, coverage
 
     def plan(self, x, options):
-        """Rows are (image, window position); each row's value is its score drop, one-hot at its
-        position, so the engine returns the ``(N, positions)`` grid of drops."""
+        """Rows are (image, window position), and one unoccluded row per image at position
+        ``positions`` (last): each row's value is its target score, one-hot at its position, so
+        the engine returns the ``(N, positions + 1)`` grid of scores, the clean score last. The
+        clean forward thus runs in the same compiled chunks as the windows (often in rows that
+        would otherwise be padding) instead of a pass of its own."""
         image_shape = tuple(x.shape[1:])
         window, stride, counts, _ = self.geometry(image_shape, options)
         axes = len(window)
@@ -86,7 +89,7 @@ class Occlusion(GradientExplainer):
 
         @fused
         def occlude(images, image, position, baseline):
-            inside = None
+            inside = tf.reshape(position < positions, [-1] + [1] * len(image_shape))
             for axis in reversed(range(axes)):
                 index = position % counts[axis]
                 position = position // counts[axis]
@@ -95,21 +98,18 @@ class Occlusion(GradientExplainer):
                 hit = (span >= start[:, None]) & (span < start[:, None] + window[axis])
                 shape = [-1] + [1] * len(image_shape)
                 shape[axis + 1] = image_shape[axis]
-                hit = tf.reshape(hit, shape)
-                inside = hit if inside is None else inside & hit
+                inside = inside & tf.reshape(hit, shape)
             return tf.where(inside, baseline[None], tf.gather(images, image))
 
         def make_rows(x_rows, rows, tensors):
-            occluded = occlude(rows.images, rows.image, rows.point, tensors["baseline"])
-            return occluded, (rows.point, tf.gather(tensors["clean_scores"], rows.image))
+            return occlude(rows.images, rows.image, rows.point, tensors["baseline"]), rows.point
 
-        def attribute(points, targets, coef, adapter):
-            position, clean = coef
-            drop = clean - tf.gather(adapter(points), targets, axis=1, batch_dims=1)
-            return tf.one_hot(position, positions) * drop[:, None]
+        def attribute(points, targets, position, adapter):
+            score = tf.gather(adapter(points), targets, axis=1, batch_dims=1)
+            return tf.one_hot(position, positions + 1) * score[:, None]
 
         return Plan(
-            points=positions,
+            points=positions + 1,
             make_rows=make_rows,
             key=("occlusion", window, stride, image_shape),
             tensors={"baseline": tf.constant(baseline)},
@@ -137,10 +137,8 @@ class Occlusion(GradientExplainer):
         return summed[:, :height, :width, :channels, 0] / coverage
 
     def attribute(self, x, targets, options):
-        scores = self.engine.scores(x)
         if targets is None:
-            targets = tf.argmax(scores, axis=-1, output_type=tf.int32)
-        plan = self.plan(x, options)
-        plan.tensors["clean_scores"] = tf.gather(scores, targets, axis=1, batch_dims=1)
-        drops = self.engine.run(x, targets, plan)["sum"]
+            targets = self.top_classes(x)
+        scores = self.engine.run(x, targets, self.plan(x, options))["sum"]
+        drops = scores[:, -1:] - scores[:, :-1]
         return self.spread(drops, tuple(x.shape[1:]), options)
