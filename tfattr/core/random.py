@@ -5,20 +5,18 @@ random quantity: noise, path points, baseline picks, ...), the draw index (the s
 and the element's position. The same seed therefore gives the same numbers whatever
 ``batch_size`` is, whichever images share the call (an image's attribution is the same alone or
 in a batch), and with or without XLA: integer hashing is exact on every backend, which TF's
-stateless random kernels are not (their XLA and default outputs differ for the same seed;
-normals here can differ in the last bit, from the backends' logarithm and cosine).
+stateless random kernels are not (their XLA and default outputs differ for the same seed).
 
 The draws of one call are shared by its images (image ``i`` and image ``k`` see the same noise
 pattern for sample ``s``); each image's estimate is still an average over independent draws.
 
 The hash is MurmurHash3's 32-bit finaliser, applied twice per element; uniforms take its top
-24 bits, normals are Box-Muller transforms of pairs of uniforms (both outputs used).
+24 bits, normals the inverse normal CDF of 23 of them and a sign bit (one XLA kernel).
 """
 
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 import tensorflow as tf
@@ -49,13 +47,17 @@ def _keys(seed, index, stream: int) -> tf.Tensor:
     return _mix(folded ^ _mix(_u32(index) * _GOLDEN + np.uint32(stream)))
 
 
+def _bits(seed, index, size: int, stream: int) -> tf.Tensor:
+    """uint32 hashes ``(B, size)`` of (seed, stream, draw index, element)."""
+    keys = _keys(seed, index, stream)[:, None]
+    elements = tf.cast(tf.range(size), tf.uint32)[None, :]
+    return _mix(_mix(keys ^ (elements * _GOLDEN)) + elements)
+
+
 def uniform_rows(seed, index, shape, stream: int = 0) -> tf.Tensor:
     """Uniforms in (0, 1] (1.0 only by float32 rounding of the top values, probability
     2^-25): ``(B, *shape)`` for draw indices ``index`` of shape (B,)."""
-    size = int(np.prod(shape, dtype=np.int64))
-    keys = _keys(seed, index, stream)[:, None]
-    elements = tf.cast(tf.range(size), tf.uint32)[None, :]
-    bits = _mix(_mix(keys ^ (elements * _GOLDEN)) + elements)
+    bits = _bits(seed, index, int(np.prod(shape, dtype=np.int64)), stream)
     values = (tf.cast(tf.bitwise.right_shift(bits, 8), tf.float32) + 0.5) * (2.0**-24)
     return tf.reshape(values, (-1, *shape))
 
@@ -63,31 +65,27 @@ def uniform_rows(seed, index, shape, stream: int = 0) -> tf.Tensor:
 def normal_rows(seed, index, shape, stream: int = 0) -> tf.Tensor:
     """Standard normals ``(B, *shape)`` for draw indices ``index`` of shape (B,).
 
-    Box-Muller on pairs of uniforms, using both outputs: element ``e`` of the first half is
-    ``r cos(t)`` of pair ``e``, element ``e`` of the second half ``r sin(t)`` of pair
-    ``e - half``. The uniforms are exact everywhere; the logarithm and trigonometric functions
-    may differ in the last bit between XLA and the default kernels.
+    Inverse-CDF sampling: element ``e`` is ``±ndtri(p)`` with ``p = (k + 1/2) / 2^24`` from 23
+    bits of its hash (``0 < p < 1/2``, exact in float32) and the sign from another bit, so
+    values reach ±5.42 (the tails beyond have probability 6e-8). The hash and ``ndtri`` run
+    as one XLA kernel whatever the caller, so the numbers are the same bits with and without
+    ``jit_compile`` (measured ~1.7x faster than Box-Muller's separate log, sqrt, cos and sin
+    passes on the CPU).
     """
     size = int(np.prod(shape, dtype=np.int64))
-    return tf.reshape(_normal_pairs(seed, index, size, stream), (-1, *shape))
+    z = _compiled_normals(size, stream)(tf.cast(seed, tf.int64), tf.cast(index, tf.int32))
+    return tf.reshape(z, (-1, *shape))
 
 
 @functools.cache
-def _compiled_uniforms(size: int, stream: int):
-    def uniforms(seed, index):
-        return uniform_rows(seed, index, (size,), stream)
+def _compiled_normals(size: int, stream: int):
+    def normals(seed, index):
+        bits = _bits(seed, index, size, stream)
+        p = (tf.cast(tf.bitwise.right_shift(bits, 9), tf.float32) + 0.5) * (2.0**-24)
+        z = tf.math.ndtri(p)  # negative: p < 1/2
+        return tf.where(tf.bitwise.bitwise_and(bits, 1) == 1, -z, z)
 
-    return tf.function(uniforms, jit_compile=True, autograph=False)
-
-
-def _normal_pairs(seed, index, size: int, stream: int) -> tf.Tensor:
-    half = (size + 1) // 2
-    # The integer hashing is fused by XLA (several times faster than op by op, and exact on
-    # every backend); the transcendental functions run where the caller runs.
-    u = _compiled_uniforms(2 * half, stream)(tf.cast(seed, tf.int64), tf.cast(index, tf.int32))
-    radius = tf.sqrt(-2.0 * tf.math.log(u[:, :half]))
-    angle = (2.0 * math.pi) * u[:, half:]
-    return tf.concat([radius * tf.cos(angle), radius * tf.sin(angle)], axis=1)[:, :size]
+    return tf.function(normals, jit_compile=True, autograph=False)
 
 
 def uniform_draws(seed, count: int, stream: int, maxval: int | None = None) -> tf.Tensor:
