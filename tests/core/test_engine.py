@@ -239,3 +239,28 @@ def test_per_image_statistics_add_up_however_the_updates_come(updates, batch_byt
         np.add.at(expected, ids, values)
         sums.add("sum", tf.constant(values), np.array(ids))
     np.testing.assert_allclose(sums.result()["sum"], expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["gradient_shap", "noise_tunnel_ig"])
+def test_flat_calls_of_the_steps_equal_the_public_calls(method):
+    """Steps are called through the flattened arguments (TensorFlow's ``_call_flat``); with
+    several named tensors (their flattened order must be the function's) the results are the
+    same bits as through the public structured call."""
+    model = toy_models.cnn("functional")
+    x = np.random.default_rng(0).uniform(size=(3, *toy_models.SHAPE)).astype("f4")
+    if method == "gradient_shap":
+        baselines = np.random.default_rng(1).uniform(size=(4, *toy_models.SHAPE)).astype("f4")
+        explainer = tfattr.GradientShap(model, baselines=baselines, samples=5, stddev=0.1, seed=3)
+    else:
+        explainer = tfattr.NoiseTunnel(
+            tfattr.IntegratedGradients(model, steps=3, baseline="uniform", seed=2, batch_size=7),
+            samples=4,
+            kind="vargrad",
+            seed=3,
+        )
+    flat = explainer.explain(x, [0, 1, 2]).numpy()
+    steps = list(explainer.engine._steps.values())
+    assert steps and all(step._flat is not None for step in steps)  # the fast path is in use
+    for step in steps:
+        step._flat = None
+    np.testing.assert_array_equal(explainer.explain(x, [0, 1, 2]).numpy(), flat)
