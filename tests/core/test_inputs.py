@@ -79,6 +79,9 @@ def test_bad_images(saliency, images, error, message):
             r"target: class index 4 is out of range; the model has 4 classes, so targets must be in \[0, 3\]",
         ),
         (-1, ValueError, "class index -1 is out of range"),
+        (tf.constant([0, 7]), ValueError, "class index 7 is out of range; the model has 4"),
+        (tf.constant([-2, 0]), ValueError, "class index -2 is out of range"),
+        (tf.constant([0, 1, 2]), ValueError, r"one class index per image \(2\)"),
         ([0, 1, 2], ValueError, r"one class index per image \(2\), got shape \(3,\)"),
         ([[0], [1]], ValueError, "one class index per image"),
         (1.0, TypeError, "expected None, an int or a sequence of ints"),
@@ -94,7 +97,8 @@ def test_bad_targets(saliency, x, target, error, message):
 
 def test_target_forms_agree(saliency, x):
     reference = saliency.explain(x, target=[2, 2]).numpy()
-    for target in (2, np.int64(2), np.array([2, 2]), tf.constant([2, 2]), (2, 2), np.array(2)):
+    forms = (2, np.int64(2), np.array([2, 2]), tf.constant([2, 2]), tf.constant([2, 2], tf.int64))
+    for target in (*forms, (2, 2), np.array(2), tf.Variable([2, 2])):
         np.testing.assert_array_equal(saliency.explain(x, target=target), reference)
 
 

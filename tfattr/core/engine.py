@@ -177,6 +177,7 @@ class GradientEngine:
         self.trace_count = 0
         self._steps: dict[tuple, Callable] = {}
         self._forwards: dict[tuple, Callable] = {}
+        self._constants: dict = {}
         self._warned_oom = False
 
     # ---------------------------------------------------------------------------------------
@@ -196,7 +197,7 @@ class GradientEngine:
             raise ValueError(f"internal: unknown row order {plan.order!r}")
         if argmax:
             targets = tf.zeros((n,), tf.int32)
-        counts = tf.constant([groups, points], tf.int32)
+        counts = self._constant((groups, points))
         tensors = {k: tf.convert_to_tensor(v) for k, v in plan.tensors.items()}
 
         sums = _Sums(n)
@@ -208,12 +209,10 @@ class GradientEngine:
             chunk = tail if tail is not None and total - start <= tail else size
             layout = _layout(n, groups, points, chunk, plan, aligned=size % (n * points) == 0)
             # The image of each slot: computed here once, used by the step (factor) and below.
-            ids = layout.slot_images(start, n, groups, points)
+            ids, start_t, ids_t = self._chunk_constants(layout, start, n, groups, points)
             try:  # tracing can run out of memory too (eager model code)
                 step = self._step(plan, tuple(x.shape[1:]), argmax, tensors, layout)
-                out = step(
-                    x, targets, tf.constant(start, tf.int32), counts, tf.constant(ids), tensors
-                )
+                out = step(x, targets, start_t, counts, ids_t, tensors)
             except tf.errors.ResourceExhaustedError as error:
                 self._shrink(error)
                 continue
@@ -231,6 +230,22 @@ class GradientEngine:
             start = end
         bar.close()
         return sums.result()
+
+    def _constant(self, value) -> tf.Tensor:
+        """An int32 tensor of ``value`` (an int or a tuple), made once per engine: a call
+        repeats the same few (chunk starts, slot images) and each new tensor costs ~5 us."""
+        tensor = self._constants.get(value)
+        if tensor is None:
+            if len(self._constants) >= 4096:
+                self._constants.clear()
+            tensor = self._constants[value] = tf.constant(value, tf.int32)
+        return tensor
+
+    def _chunk_constants(self, layout, start, n, groups, points):
+        """The slot images of the chunk at ``start`` (host ints), and start and slot images as
+        tensors for the step."""
+        ids = layout.slot_images(start, n, groups, points)
+        return ids, self._constant(start), self._constant(tuple(ids.tolist()))
 
     @staticmethod
     def _fold_groups(sums, group_sums, ids, start, end, carry, n, groups, points, statistics):

@@ -87,6 +87,12 @@ def as_targets(target, n: int, num_classes: int, name: str = "target") -> tf.Ten
         )
     if isinstance(target, bool | np.bool_):
         raise TypeError(f"{name}: expected a class index (int), got the bool {target!r}.")
+    if isinstance(target, tf.Tensor) and target.dtype == tf.int32 and target.shape == (n,):
+        ids = np.asarray(target)  # checked below, then returned as it is
+        if ids.size and (ids.min() < 0 or ids.max() >= num_classes):
+            bad = ids[(ids < 0) | (ids >= num_classes)]
+            raise ValueError(_out_of_range(name, int(bad[0]), num_classes))
+        return target
     if isinstance(target, numbers.Integral):
         ids = np.full((n,), int(target), np.int64)
     else:
@@ -106,11 +112,15 @@ def as_targets(target, n: int, num_classes: int, name: str = "target") -> tf.Ten
         ids = array.astype(np.int64)
     bad = ids[(ids < 0) | (ids >= num_classes)]
     if bad.size:
-        raise ValueError(
-            f"{name}: class index {int(bad[0])} is out of range; the model has {num_classes} "
-            f"classes, so targets must be in [0, {num_classes - 1}]."
-        )
+        raise ValueError(_out_of_range(name, int(bad[0]), num_classes))
     return tf.constant(ids, tf.int32)
+
+
+def _out_of_range(name: str, index: int, num_classes: int) -> str:
+    return (
+        f"{name}: class index {index} is out of range; the model has {num_classes} "
+        f"classes, so targets must be in [0, {num_classes - 1}]."
+    )
 
 
 def check_positive_int(value, name: str, minimum: int = 1) -> int:
