@@ -5,6 +5,7 @@
     python benchmarks/bench_methods.py --methods ig,gradcam --repeats 9
     python benchmarks/bench_methods.py --checks                 # + host syncs and peak memory
     python benchmarks/bench_methods.py --json out.json          # also write the rows as JSON
+    python benchmarks/bench_methods.py summarize a.json b.json  # pool the rounds of several runs
 
 Floors (same points, same chunk size, prepared in advance as device tensors; see _common.py;
 tfattr gets the images and targets as device tensors too):
@@ -243,7 +244,54 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def summarize(paths: list[str]) -> list[dict]:
+    """Pools the rounds of several ``--json`` files of the same code (e.g. two runs of the
+    command): per model and method, the median of all per-round ratios, each file's own
+    median, and tfattr's fastest round over the floor's. Prints a Markdown table."""
+    pooled: dict[tuple[str, str], dict] = {}
+    for path in paths:
+        with open(path) as f:
+            record = json.load(f)
+        for row in record["rows"]:
+            if "rounds" not in row:
+                continue
+            entry = pooled.setdefault(
+                (record["args"]["model"], row["method"]),
+                {"ratios": [], "medians": [], "floor": [], "tfattr": []},
+            )
+            rounds = row["rounds"]
+            entry["ratios"] += [
+                a / b for a, b in zip(rounds["tfattr"], rounds["floor"], strict=True)
+            ]
+            entry["medians"].append(row["ratio"])
+            entry["floor"] += rounds["floor"]
+            entry["tfattr"] += rounds["tfattr"]
+    out = []
+    print("| model | method | rounds | median of per-round ratios | per run | of minima |")
+    print("|---|---|---|---|---|---|")
+    for (model, method), entry in pooled.items():
+        summary = {
+            "model": model,
+            "method": method,
+            "rounds": len(entry["ratios"]),
+            "ratio": statistics.median(entry["ratios"]),
+            "per_run": entry["medians"],
+            "ratio_min": min(entry["tfattr"]) / min(entry["floor"]),
+        }
+        out.append(summary)
+        runs = ", ".join(f"{r:.2f}" for r in summary["per_run"])
+        print(
+            f"| {model} | {method} | {summary['rounds']} | {summary['ratio']:.3f} | {runs} | "
+            f"{summary['ratio_min']:.3f} |"
+        )
+    return out
+
+
 def main(argv=None):
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv and argv[0] == "summarize":
+        return summarize(argv[1:])
     args = parser().parse_args(argv)
     unknown = set(args.methods) - set(METHODS)
     if unknown:

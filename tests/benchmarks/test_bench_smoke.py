@@ -62,6 +62,11 @@ def test_bench_methods_every_method_with_checks(bench, tmp_path):
         if "small" in checks:  # no host round-trip per chunk: reads do not grow with the work
             assert checks["small"]["syncs"] == checks["large"]["syncs"], row
     assert json.loads(out.read_text())["rows"][0]["method"] == "IntegratedGradients"
+    pooled = bench["bench_methods"].main(["summarize", str(out), str(out)])
+    assert [p["method"] for p in pooled] == [r["method"] for r in rows]
+    for summary, row in zip(pooled, rows, strict=True):  # 1 round per run, pooled twice
+        assert summary["rounds"] == 2 and summary["per_run"] == [row["ratio"]] * 2
+        assert summary["ratio"] == pytest.approx(row["ratio"])
 
 
 def test_sync_counter_counts_host_reads(bench):
