@@ -546,12 +546,12 @@ def _layout(n: int, groups: int, points: int, chunk: int, plan: Plan, aligned: b
     """``aligned``: every chunk starts at a group boundary (chunks are whole groups of all
     images), so a chunk touches exactly ``chunk / (n * points)`` groups, not one more."""
     group_major = plan.order == "group" and groups > 1
-    per_group = n * points
-    if aligned:
-        span = min(groups, -(-chunk // per_group))
+    if not group_major:
+        span = groups
+    elif aligned:
+        span = min(groups, -(-chunk // (n * points)))
     else:
-        span = min(groups, (chunk - 1) // per_group + 2)
-    span = span if group_major else groups
+        span = min(groups, (chunk - 1) // (n * points) + 2)
     if points == 1 and (groups == 1 or group_major and n >= chunk):
         whole = groups == 1 and n == chunk
         return _Layout(chunk, "rows", chunk, span, group_major, whole)

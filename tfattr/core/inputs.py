@@ -87,13 +87,10 @@ def as_targets(target, n: int, num_classes: int, name: str = "target") -> tf.Ten
         )
     if isinstance(target, bool | np.bool_):
         raise TypeError(f"{name}: expected a class index (int), got the bool {target!r}.")
+    ready = None  # an int32 (N,) tensor is checked on its host view, then passed on as it is
     if isinstance(target, tf.Tensor) and target.dtype == tf.int32 and target.shape == (n,):
-        ids = np.asarray(target)  # checked below, then returned as it is
-        if ids.size and (ids.min() < 0 or ids.max() >= num_classes):
-            bad = ids[(ids < 0) | (ids >= num_classes)]
-            raise ValueError(_out_of_range(name, int(bad[0]), num_classes))
-        return target
-    if isinstance(target, numbers.Integral):
+        ids, ready = np.asarray(target), target
+    elif isinstance(target, numbers.Integral):
         ids = np.full((n,), int(target), np.int64)
     else:
         array = np.asarray(target)  # (a tensor's host view, not a copy)
@@ -112,15 +109,11 @@ def as_targets(target, n: int, num_classes: int, name: str = "target") -> tf.Ten
         ids = array.astype(np.int64)
     bad = ids[(ids < 0) | (ids >= num_classes)]
     if bad.size:
-        raise ValueError(_out_of_range(name, int(bad[0]), num_classes))
-    return tf.constant(ids, tf.int32)
-
-
-def _out_of_range(name: str, index: int, num_classes: int) -> str:
-    return (
-        f"{name}: class index {index} is out of range; the model has {num_classes} "
-        f"classes, so targets must be in [0, {num_classes - 1}]."
-    )
+        raise ValueError(
+            f"{name}: class index {int(bad[0])} is out of range; the model has {num_classes} "
+            f"classes, so targets must be in [0, {num_classes - 1}]."
+        )
+    return ready if ready is not None else tf.constant(ids, tf.int32)
 
 
 def check_positive_int(value, name: str, minimum: int = 1) -> int:
