@@ -110,8 +110,8 @@ def paired_ratio(times: dict[str, list[float]], name: str, reference: str) -> di
     """``name``'s time over ``reference``'s, measured within each round: the median of the
     per-round ratios (a slow phase of a shared machine scales both runs of a round alike and
     cancels out; the median ignores rounds that a burst hit on one side only), with the lowest
-    and highest round for the spread; and the ratio of the two fastest rounds (``ratio_min``:
-    each run's time with the least interference from the rest of the machine)."""
+    and highest round for the spread; and ``name``'s fastest round over ``reference``'s
+    (``ratio_min``: each run's time with the least interference from the rest of the machine)."""
     ratios = [a / b for a, b in zip(times[name], times[reference], strict=True)]
     return {
         "ratio": statistics.median(ratios),
