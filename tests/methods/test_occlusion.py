@@ -1,7 +1,10 @@
 """Occlusion on a linear model: every element gets the analytic mean of its windows' drops."""
 
+import threading
+
 import numpy as np
 import pytest
+import tensorflow as tf
 import toy_models
 
 import tfattr
@@ -79,3 +82,68 @@ def test_the_clean_score_comes_from_the_same_run_as_the_windows(monkeypatch):
 
     monkeypatch.setattr(occlusion.engine, "scores", no_separate_pass)
     np.testing.assert_allclose(occlusion.explain(x, top), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("n", "window", "stride", "batch_size"),
+    [
+        (3, (3, 3), (2, 2), 7),  # windows cut off at the border, 2 rounds per chunk
+        (8, (4, 5), (3, 2), 40),
+        (5, (2, 2, 2), (1, 2, 1), 4),  # 3-D windows; 5 images in blocks of 3 and 2
+        (2, (8, 8), (1, 1), 64),  # one window: the whole image
+    ],
+)
+def test_windows_moved_in_place_equal_rows_built_anew(n, window, stride, batch_size):
+    """On CPU each chunk's rows are the previous chunk's with the old windows put back and the
+    new ones hidden; the scores must be those of occluded copies made from scratch."""
+    model = toy_models.cnn()
+    x = np.random.default_rng(4).normal(size=(n, *toy_models.SHAPE)).astype("f4")
+    occlusion = tfattr.Occlusion(model, window=window, stride=stride, batch_size=batch_size)
+    assert occlusion.engine.edit_in_place  # (CPU)
+    baseline = np.linspace(-1, 1, np.prod(toy_models.SHAPE), dtype="f4").reshape(toy_models.SHAPE)
+    in_place = occlusion.explain(x, [1, 2, 0, 3, 1, 0, 2, 3][:n], baseline=baseline).numpy()
+    occlusion.engine.edit_in_place = False
+    anew = occlusion.explain(x, [1, 2, 0, 3, 1, 0, 2, 3][:n], baseline=baseline).numpy()
+    np.testing.assert_array_equal(in_place, anew)
+
+
+def test_concurrent_calls_do_not_share_rows():
+    """Rows kept between chunks belong to one call at a time: threads explaining different
+    images with one explainer get what each gets alone."""
+    model = toy_models.cnn()
+    occlusion = tfattr.Occlusion(model, window=(3, 3), stride=(1, 1), batch_size=8)
+    images = [
+        np.random.default_rng(i).normal(size=(2, *toy_models.SHAPE)).astype("f4") for i in range(4)
+    ]
+    alone = [occlusion.explain(x, 1).numpy() for x in images]
+    together = [None] * len(images)
+
+    def work(i):
+        together[i] = occlusion.explain(images[i], 1).numpy()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(images))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for got, expected in zip(together, alone, strict=True):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_out_of_memory_below_the_number_of_images_starts_again_in_blocks():
+    """Chunks of in-place rows hold whole rounds of all images: when the batch size shrinks
+    below the number of images, the call starts again in blocks of images."""
+    logits = toy_models.cnn("callable")
+
+    def fragile(images):
+        if images.shape[0] > 4:  # a device that cannot hold more than 4 rows
+            raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
+        return logits(images)
+
+    x = np.random.default_rng(5).normal(size=(6, *toy_models.SHAPE)).astype("f4")
+    occlusion = tfattr.Occlusion(fragile, window=(3, 3), stride=(2, 2), batch_size=32)
+    with pytest.warns(ResourceWarning, match="retries"):
+        got = occlusion.explain(x, 1).numpy()
+    assert occlusion.engine.batch_size == 4
+    expected = tfattr.Occlusion(logits, window=(3, 3), stride=(2, 2), batch_size=3).explain(x, 1)
+    np.testing.assert_allclose(got, expected, atol=1e-6)

@@ -19,6 +19,10 @@ if any. The engine streams the ``N*G*P`` rows through one compiled step, a chunk
 - inside the step, rows are reduced into per-image (or per-group) slots by one matrix product
   with the per-row weights (a one-hot matrix of a few slots), and ``factor`` is applied once per
   slot; the host only does integer bookkeeping (no device-to-host transfer inside the loop);
+- a plan may build rows in place (``Plan.edit_rows``, e.g. Occlusion): chunks are then whole
+  rounds of groups of all images, so slot ``k`` of every chunk holds the same image, and each
+  chunk's rows are the previous chunk's edited where they differ (a window moved), in a
+  variable the compiled step keeps, instead of whole rows written anew;
 - per-image statistics (sum, sum of squares of whole group attributions) accumulate on the
   device: chunks that give images their first value are joined once at the end, later
   contributions are scattered into a variable; groups that span chunks are carried over, which is how NoiseTunnel computes means and
@@ -30,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sys
+import threading
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -105,6 +110,17 @@ class Plan:
             only when the rows are the images themselves, e.g. Saliency), sparing a forward pass.
         order: ``"image"`` (rows numbered image, group, point) or ``"group"`` (group, image,
             point: consecutive rows share a group, e.g. a noise sample, across images).
+        edit_rows: optional ``(canvas, rows, before, tensors) -> coef``: builds the chunk's
+            rows in place, for plans with ``points == 1`` and ``order == "group"`` whose rows
+            differ little from one group to the next (Occlusion: one window moves). The
+            engine then keeps the chunk's rows in a variable ``canvas`` of the compiled step,
+            chunks are whole rounds of groups of all images (slot ``k`` always holds image
+            ``k % N``; more images than ``batch_size`` run in blocks, so ``tensors`` must not
+            be per image), the first chunk of a run is built by ``make_rows``, and each later
+            one by this function, which assigns to ``canvas`` what differs from the rows of
+            ``before`` (the previous chunk's :class:`Rows`) and returns ``coef`` as
+            ``make_rows`` does. Used on CPU, where it saves a write of every row; with a GPU
+            (where that write is cheap and many small edits are not) ``make_rows`` builds all.
     """
 
     points: int
@@ -118,6 +134,7 @@ class Plan:
     statistics: tuple[str, ...] = ("sum",)
     argmax_targets: bool = False
     order: str = "image"
+    edit_rows: Callable[..., tf.Tensor] | None = None
 
 
 def gradients(adapter, points: tf.Tensor, targets: tf.Tensor | None, overrides=None):
@@ -179,6 +196,9 @@ class GradientEngine:
         self._forwards: dict[tuple, Callable] = {}
         self._constants: dict = {}
         self._warned_oom = False
+        self._lock = threading.RLock()
+        # Plans' in-place row editing (Plan.edit_rows): measured faster on CPU only.
+        self.edit_in_place = not tf.config.list_logical_devices("GPU")
 
     # ---------------------------------------------------------------------------------------
     def run(self, x: tf.Tensor, targets: tf.Tensor | None, plan: Plan) -> dict[str, tf.Tensor]:
@@ -187,6 +207,23 @@ class GradientEngine:
         Returns a dict with the requested statistics, each of shape ``(N, *row_shape)``: the sum
         over each image's groups of the group sums of rows (and of their squares).
         """
+        if plan.edit_rows is None or not self.edit_in_place:
+            return self._run(x, targets, plan, in_place=False)
+        if plan.points != 1 or plan.order != "group":
+            raise ValueError("internal: edit_rows needs points == 1 and order 'group'")
+        n = int(x.shape[0])
+        if n > self.batch_size:  # a chunk holds whole rounds of groups: blocks of images
+            blocks = -(-n // self.batch_size)
+            size = -(-n // blocks)
+            parts = [
+                self.run(x[i : i + size], None if targets is None else targets[i : i + size], plan)
+                for i in range(0, n, size)
+            ]
+            return {name: tf.concat([p[name] for p in parts], 0) for name in parts[0]}
+        with self._lock:  # the canvas of a compiled step serves one run at a time
+            return self._run(x, targets, plan, in_place=True)
+
+    def _run(self, x, targets, plan: Plan, in_place: bool) -> dict[str, tf.Tensor]:
         n = int(x.shape[0])
         groups, points = int(plan.groups), int(plan.points)
         total = n * groups * points
@@ -202,20 +239,29 @@ class GradientEngine:
 
         sums = _Sums(n)
         carry = None  # partial sum of the group that the previous chunk left unfinished
+        held = None  # the step whose canvas holds the previous chunk's rows (in place)
         start = 0
         bar = self._bar(total)
         while start < total:
-            size, tail = chunk_sizes(total, self.batch_size)
+            if in_place:
+                if n > self.batch_size:  # batch_size shrank below N: start again in blocks
+                    bar.close()
+                    return self.run(x, None if argmax else targets, plan)
+                size, tail = rounds_chunk(n, groups, self.batch_size), None
+            else:
+                size, tail = chunk_sizes(total, self.batch_size)
             chunk = tail if tail is not None and total - start <= tail else size
             layout = _layout(n, groups, points, chunk, plan, aligned=size % (n * points) == 0)
             # The image of each slot: computed here once, used by the step (factor) and below.
             ids, start_t, ids_t = self._chunk_constants(layout, start, n, groups, points)
             try:  # tracing can run out of memory too (eager model code)
-                step = self._step(plan, tuple(x.shape[1:]), argmax, tensors, layout)
-                out = step(x, targets, start_t, counts, ids_t, tensors)
+                step = self._step(plan, tuple(x.shape[1:]), argmax, tensors, layout, in_place)
+                previous = self._constant(start - layout.chunk if step is held else -1)
+                out = step(x, targets, start_t, previous, counts, ids_t, tensors)
             except tf.errors.ResourceExhaustedError as error:
                 self._shrink(error)
                 continue
+            held = step
             end = min(start + layout.chunk, total)
             if layout.mode == "groups":
                 carry = self._fold_groups(
@@ -287,18 +333,22 @@ class GradientEngine:
 
         return tqdm(total=total, unit="grad", leave=False, desc="tfattr")
 
-    def _step(self, plan: Plan, image_shape: tuple, argmax: bool, tensors: dict, layout):
-        key = (plan.key, image_shape, layout, argmax, self.jit_compile)
+    def _step(self, plan: Plan, image_shape, argmax: bool, tensors: dict, layout, in_place):
+        key = (plan.key, image_shape, layout, argmax, self.jit_compile, in_place)
         step = self._steps.get(key)
         if step is None:
-            step = self._compile_step(plan, image_shape, argmax, tensors, layout)
+            step = self._compile_step(plan, image_shape, argmax, tensors, layout, in_place)
             self._steps[key] = step
         return step
 
-    def _compile_step(self, plan: Plan, image_shape, argmax, tensors, layout) -> Callable:
+    def _compile_step(self, plan: Plan, image_shape, argmax, tensors, layout, in_place) -> Callable:
         adapter = self.adapter
+        # The rows of the last chunk, edited into the next one's (Plan.edit_rows).
+        canvas = None
+        if in_place:
+            canvas = tf.Variable(tf.zeros((layout.chunk, *image_shape)), trainable=False)
 
-        def step(x, targets, start, counts, slot_image, tensors):
+        def step(x, targets, start, previous, counts, slot_image, tensors):
             self.trace_count += 1  # Python side effect: runs once per trace
             index = _ChunkIndex(layout, x, start, counts)
             rows = index.rows
@@ -309,7 +359,21 @@ class GradientEngine:
             else:
                 x_rows = tf.gather(x, rows.image)
             row_targets = None if argmax else tf.gather(targets, rows.image)
-            points, coef = plan.make_rows(x_rows, rows, tensors)
+            if canvas is None:
+                points, coef = plan.make_rows(x_rows, rows, tensors)
+            else:
+
+                def build():  # first chunk of a run: the canvas holds nothing usable
+                    points, coef = plan.make_rows(x_rows, rows, tensors)
+                    canvas.assign(points)
+                    return coef
+
+                def edit():
+                    before = _ChunkIndex(layout, x, previous, counts).rows
+                    return plan.edit_rows(canvas, rows, before, tensors)
+
+                coef = tf.cond(previous < 0, build, edit)
+                points = canvas.read_value()
             weights = None  # per-row scalars, applied inside the reduction
             if plan.attribute is not None:
                 values = plan.attribute(points, row_targets, coef, adapter)
@@ -345,6 +409,7 @@ class GradientEngine:
         signature = [
             tf.TensorSpec((None, *image_shape), tf.float32),
             tf.TensorSpec((None,), tf.int32),
+            tf.TensorSpec((), tf.int32),
             tf.TensorSpec((), tf.int32),
             tf.TensorSpec((2,), tf.int32),
             tf.TensorSpec((layout.slots,), tf.int32),
@@ -505,6 +570,15 @@ def chunk_sizes(total: int, batch_size: int) -> tuple[int, int | None]:
         if tail < size:
             return size, tail
     return size, None
+
+
+def rounds_chunk(n: int, groups: int, batch_size: int) -> int:
+    """Rows per chunk for in-place plans (one point per group, numbered group-major): whole
+    rounds of the ``n`` images' groups, at most ``batch_size`` rows (``n <= batch_size``),
+    balanced so the last chunk is nearly full: 8 images x 170 groups at 40 rows: 5 rounds."""
+    most = batch_size // n
+    chunks = -(-groups // most)
+    return -(-groups // chunks) * n
 
 
 def _step_size(rows: int) -> int:
