@@ -147,3 +147,24 @@ def test_failed_call_keeps_the_explainer_usable(saliency, x):
     with pytest.raises(ValueError):
         saliency.explain(x, target=9)
     assert saliency.explain(x, target=1).shape == x.shape
+
+
+def test_a_checked_tensor_is_not_read_again_but_variables_are(saliency, x, monkeypatch):
+    """Eager tensors are immutable: one that passed the finiteness check is not re-read on the
+    next call. Variables can change between calls, new tensors are new: both are checked."""
+    from tfattr.core import inputs
+
+    reads = []
+    check = inputs._all_finite
+    monkeypatch.setattr(inputs, "_all_finite", lambda t: reads.append(1) or check(t))
+    images = tf.constant(x)
+    for _ in range(3):
+        saliency.explain(images, 1)
+    assert len(reads) == 1
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        saliency.explain(tf.constant(np.where(x > 0.5, np.nan, x)), 1)
+    variable = tf.Variable(x)
+    saliency.explain(variable, 1)
+    variable.assign(np.full_like(x, np.inf))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        saliency.explain(variable, 1)

@@ -106,6 +106,21 @@ def test_layer_by_name_path_and_object(x):
         np.testing.assert_array_equal(other, by_default)
 
 
+def test_the_default_layer_is_found_by_one_probing_pass_per_input_shape(x, monkeypatch):
+    """Finding the default CAM layer records a forward pass (per input shape); later calls
+    reuse what it found instead of running the model eagerly again."""
+    from tfattr.core import layers
+
+    probes = []
+    recorder = layers.recorder
+    monkeypatch.setattr(layers, "recorder", lambda calls: probes.append(1) or recorder(calls))
+    cam = tfattr.GradCAM(gap_network("nested"))
+    first = cam.explain(x, 1)
+    for _ in range(3):
+        np.testing.assert_array_equal(cam.explain(x, 1), first)
+    assert len(probes) == 1
+
+
 def test_missing_and_ambiguous_layers_are_named():
     inputs = keras.Input(SHAPE)
     a = keras.Model(inputs, keras.layers.Conv2D(2, 3, name="conv")(inputs), name="a")

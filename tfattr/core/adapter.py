@@ -156,6 +156,8 @@ class ModelAdapter:
         self.output_index = output_index
         self.opaque = self.kind in ("saved_model", "callable")
         self._forward = self._make_forward()
+        # Leaf layers and output shapes in call order, per input shape (layers.execution_order).
+        self.execution_orders: dict[tuple, list] = {}
         self._final_softmax = None
         if not self.opaque:
             layer = output_layer(model, output_index if isinstance(output_index, int) else None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import weakref
 
 import numpy as np
 import tensorflow as tf
@@ -21,8 +22,10 @@ def as_images(inputs, adapter: ModelAdapter | None = None, name: str = "inputs")
         dtype = inputs.dtype
         if not (dtype.is_floating or dtype.is_integer) or dtype.is_complex:
             raise TypeError(f"{name}: expected real numbers, got a tensor of dtype {dtype.name}.")
-        x = tf.cast(inputs, tf.float32)
-        finite = _all_finite(x)
+        x = tf.cast(tf.convert_to_tensor(inputs), tf.float32)  # (a variable: its value now)
+        finite = _checked_before(inputs) or _all_finite(x)
+        if finite:
+            _remember_checked(inputs)
     else:
         array = np.asarray(inputs)
         if array.dtype == object or not (
@@ -62,6 +65,26 @@ def as_images(inputs, adapter: ModelAdapter | None = None, name: str = "inputs")
                 f"Resize them (tf.image.resize or tfattr.data.load_image(path, size=...))."
             )
     return x, single
+
+
+# Eager tensors are immutable: one that passed the check (e.g. a batch explained for several
+# classes or by several methods) is not read again. Variables are mutable: always checked.
+_CHECKED: dict[int, weakref.ref] = {}
+_CHECKED_KEPT = 16
+
+
+def _checked_before(inputs) -> bool:
+    ref = _CHECKED.get(id(inputs))
+    return ref is not None and ref() is inputs
+
+
+def _remember_checked(inputs) -> None:
+    if not isinstance(inputs, tf.Tensor) or not tf.executing_eagerly():
+        return
+    key = id(inputs)
+    _CHECKED[key] = weakref.ref(inputs, lambda _, key=key: _CHECKED.pop(key, None))
+    while len(_CHECKED) > _CHECKED_KEPT:
+        _CHECKED.pop(next(iter(_CHECKED)))
 
 
 def _all_finite(x: tf.Tensor) -> bool:

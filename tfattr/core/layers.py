@@ -116,12 +116,20 @@ def recorder(calls: list) -> Callable[[object], Override]:
 
 
 def execution_order(adapter: ModelAdapter, image_shape: tuple) -> list[tuple[object, tuple]]:
-    """``(layer, output shape)`` of each leaf layer in the order a forward pass calls them."""
-    calls: list = []
-    record = recorder(calls)
-    leaves = [layer for _, layer in walk(adapter.model) if not is_container(layer)]
-    adapter(tf.zeros((1, *image_shape)), overrides={layer: record(layer) for layer in leaves})
-    return [(layer, tuple(out.shape)) for layer, out in calls if hasattr(out, "shape")]
+    """``(layer, output shape)`` of each leaf layer in the order a forward pass calls them.
+
+    Found by one recorded forward pass per input shape, kept by the adapter: a method that
+    picks its layer this way on every call (Grad-CAM's default) must not pay a pass each time.
+    """
+    order = adapter.execution_orders.get(tuple(image_shape))
+    if order is None:
+        calls: list = []
+        record = recorder(calls)
+        leaves = [layer for _, layer in walk(adapter.model) if not is_container(layer)]
+        adapter(tf.zeros((1, *image_shape)), overrides={layer: record(layer) for layer in leaves})
+        order = [(layer, tuple(out.shape)) for layer, out in calls if hasattr(out, "shape")]
+        adapter.execution_orders[tuple(image_shape)] = order
+    return order
 
 
 def default_cam_layer(adapter: ModelAdapter, image_shape: tuple):
