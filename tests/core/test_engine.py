@@ -281,6 +281,7 @@ def test_row_weights_and_image_factors_in_every_layout(
         [[0, 1], [2, 3]],  # one value per image, in order: joined
         [[2, 3], [0], [1]],  # out of order: stitched
         [[1, 2]],  # image 0 and 3 never touched: zeros
+        [[0, 1, 2, 3], [0, 1, 2, 3], [0, 1], [2, 3]],  # all images in order again: dense adds
         [[0, 1], [1, 2], [3], [3, 0]],  # repeats: scattered into a variable
         [[0, 0, 1], [2, 3]],  # a repeat within one update (group slots of one image)
         # many small repeats: scattered N rows at a time, the rest at the end

@@ -141,6 +141,14 @@ def test_unknown_options_list_the_valid_ones(x):
         tfattr.NoiseTunnel(tfattr.IntegratedGradients(toy_models.cnn("functional"))).explain(
             x, return_convergence_delta=True
         )
+    model = toy_models.cnn("functional")
+    for inner in (
+        tfattr.Occlusion(model),
+        tfattr.GuidedIntegratedGradients(model),
+        tfattr.GuidedGradCAM(model),
+    ):
+        with pytest.raises(TypeError, match=f"cannot wrap {type(inner).__name__}"):
+            tfattr.NoiseTunnel(inner)
 
 
 def test_failed_call_keeps_the_explainer_usable(saliency, x):

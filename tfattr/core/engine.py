@@ -682,7 +682,10 @@ class _Sums:
             return
         ids = np.concatenate([i for i, _ in waiting])
         updates = waiting[0][1] if len(waiting) == 1 else tf.concat([u for _, u in waiting], 0)
-        self.totals[name].scatter_add(tf.IndexedSlices(updates, tf.constant(ids)))
+        if np.array_equal(ids, np.arange(self.n)):  # every image in order: a dense add, ~3x
+            self.totals[name].assign_add(updates)  # faster than the scatter (e.g. SmoothGrad)
+        else:
+            self.totals[name].scatter_add(tf.IndexedSlices(updates, tf.constant(ids)))
 
     def _join(self, name: str, dtype, shape) -> tf.Tensor:
         """The pieces of ``name`` as one ``(n, *shape)`` tensor (zeros for images without)."""

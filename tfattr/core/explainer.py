@@ -138,7 +138,14 @@ def _is_tensor(value) -> bool:
 
 
 class GradientExplainer(Explainer):
-    """An explainer whose work is one engine :class:`Plan` (all pure-gradient methods)."""
+    """An explainer whose work is one engine :class:`Plan` (all pure-gradient methods).
+
+    ``plan_is_attribution``: whether the plan's per-image sum is the attribution itself, so
+    that :class:`~tfattr.NoiseTunnel` can run the plan on noisy copies; False for methods that
+    turn it into something else afterwards (Occlusion spreads window scores over pixels).
+    """
+
+    plan_is_attribution: ClassVar[bool] = True
 
     @abc.abstractmethod
     def plan(self, x: tf.Tensor, options: dict) -> Plan:

@@ -152,6 +152,8 @@ class GuidedGradCAM(GradCAM):
     Reference: Selvaraju et al., "Grad-CAM", ICCV 2017, section 3.2.
     """
 
+    plan_is_attribution = False  # the map is multiplied by Guided Backprop after
+
     def __init__(self, model, **kwargs):
         from tfattr.methods.guided_backprop import GuidedBackprop
 

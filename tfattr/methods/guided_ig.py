@@ -54,6 +54,8 @@ class GuidedIntegratedGradients(GradientExplainer):
     Removing Noise", CVPR 2021.
     """
 
+    plan_is_attribution = False  # the path is chosen step by step on the host
+
     defaults = {
         "steps": 200,
         "fraction": 0.25,

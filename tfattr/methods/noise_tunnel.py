@@ -64,6 +64,13 @@ class NoiseTunnel(Explainer):
                 f"tfattr.Saliency(model) or tfattr.IntegratedGradients(model), got "
                 f"{type(explainer).__name__}."
             )
+        if not explainer.plan_is_attribution:
+            raise TypeError(
+                f"explainer: NoiseTunnel cannot wrap {type(explainer).__name__}: its attribution "
+                f"is not a sum of per-row values that noisy copies can share. Average its "
+                f"attributions of noisy inputs yourself, or wrap Saliency, IntegratedGradients, "
+                f"GradCAM, ..."
+            )
         self.explainer = explainer
         self.adapter, self.engine, self.spec = explainer.adapter, explainer.engine, explainer.spec
         self.options = self._merge(self.defaults, options)

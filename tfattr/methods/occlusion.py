@@ -46,6 +46,8 @@ class Occlusion(GradientExplainer):
     ECCV 2014.
     """
 
+    plan_is_attribution = False  # the plan gives window scores, spread over pixels after
+
     defaults = {"window": (8, 8), "stride": (4, 4), "baseline": 0.0}
 
     def check_options(self, options):
