@@ -119,8 +119,9 @@ class Plan:
             be per image), the first chunk of a run is built by ``make_rows``, and each later
             one by this function, which assigns to ``canvas`` what differs from the rows of
             ``before`` (the previous chunk's :class:`Rows`) and returns ``coef`` as
-            ``make_rows`` does. Used on CPU, where it saves a write of every row; with a GPU
-            (where that write is cheap and many small edits are not) ``make_rows`` builds all.
+            ``make_rows`` does. Used on CPU-only machines, where it saves a write of every row;
+            with a GPU or TPU (where that write is cheap and a loop of small edits is not)
+            ``make_rows`` builds all.
     """
 
     points: int
@@ -197,8 +198,10 @@ class GradientEngine:
         self._constants: dict = {}
         self._warned_oom = False
         self._lock = threading.RLock()
-        # Plans' in-place row editing (Plan.edit_rows): measured faster on CPU only.
-        self.edit_in_place = not tf.config.list_logical_devices("GPU")
+        # Plans' in-place row editing (Plan.edit_rows): measured faster on CPU only; with a GPU
+        # or TPU (whole rows are cheap to write there, a loop of small edits is not) rows are
+        # built whole.
+        self.edit_in_place = all(d.device_type == "CPU" for d in tf.config.list_logical_devices())
 
     # ---------------------------------------------------------------------------------------
     def run(self, x: tf.Tensor, targets: tf.Tensor | None, plan: Plan) -> dict[str, tf.Tensor]:
@@ -358,7 +361,12 @@ class GradientEngine:
                 x_rows = tf.reshape(x, (layout.chunk, *image_shape))
             else:
                 x_rows = tf.gather(x, rows.image)
-            row_targets = None if argmax else tf.gather(targets, rows.image)
+            if argmax:
+                row_targets = None
+            elif layout.whole:  # the rows are the images in order: no index ops
+                row_targets = targets
+            else:
+                row_targets = tf.gather(targets, rows.image)
             if canvas is None:
                 points, coef = plan.make_rows(x_rows, rows, tensors)
             else:
