@@ -249,18 +249,19 @@ def weighted_plan(points, groups, statistics, order):
 @pytest.mark.parametrize("batch_size", [1, 3, 8, 64])
 @pytest.mark.parametrize(("points", "groups"), [(1, 1), (4, 1), (1, 5), (3, 4)])
 @pytest.mark.parametrize("statistics", [("sum",), ("sum", "sumsq")])
+@pytest.mark.parametrize("n", [5, 4])
 def test_row_weights_and_image_factors_in_every_layout(
-    order, batch_size, points, groups, statistics
+    order, batch_size, points, groups, statistics, n
 ):
-    """Per-row weights applied inside the reduction and per-image factors applied once per slot
-    give the closed form in every layout the engine picks (rows / images / groups, image- or
-    group-major numbering, carries across chunks)."""
-    n = 5
+    """Per-row weights (carried by the scores) and per-image factors applied once per slot give
+    the closed form in every layout the engine picks (rows / images / groups, image- or
+    group-major numbering, carries across chunks, sums over whole rounds of the images: with 4
+    images, group-major chunks of 8 rows end with a round of padding that must count zero)."""
     model = toy_models.linear_model()
     w = toy_models.linear_weights()[0]  # (H*W*C, classes)
     engine = GradientEngine(ModelAdapter(model), batch_size=batch_size)
     x = tf.constant(np.random.default_rng(1).uniform(size=(n, *toy_models.SHAPE)), tf.float32)
-    targets = tf.constant([0, 1, 2, 3, 1], tf.int32)
+    targets = tf.constant([0, 1, 2, 3, 1][:n], tf.int32)
     out = engine.run(x, targets, weighted_plan(points, groups, statistics, order))
     for i in range(n):
         gradient = w[:, int(targets[i])].reshape(toy_models.SHAPE)
