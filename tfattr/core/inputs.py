@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import threading
 import weakref
 
 import numpy as np
@@ -71,6 +72,7 @@ def as_images(inputs, adapter: ModelAdapter | None = None, name: str = "inputs")
 # classes or by several methods) is not read again. Variables are mutable: always checked.
 _CHECKED: dict[int, weakref.ref] = {}
 _CHECKED_KEPT = 16
+_CHECKED_LOCK = threading.Lock()
 
 
 def _checked_before(inputs) -> bool:
@@ -82,9 +84,10 @@ def _remember_checked(inputs) -> None:
     if not isinstance(inputs, tf.Tensor) or not tf.executing_eagerly():
         return
     key = id(inputs)
-    _CHECKED[key] = weakref.ref(inputs, lambda _, key=key: _CHECKED.pop(key, None))
-    while len(_CHECKED) > _CHECKED_KEPT:
-        _CHECKED.pop(next(iter(_CHECKED)))
+    with _CHECKED_LOCK:  # (explainers may run in threads, e.g. tfattr evaluate's replicas)
+        _CHECKED[key] = weakref.ref(inputs, lambda _, key=key: _CHECKED.pop(key, None))
+        while len(_CHECKED) > _CHECKED_KEPT:
+            _CHECKED.pop(next(iter(_CHECKED)), None)
 
 
 def _all_finite(x: tf.Tensor) -> bool:
