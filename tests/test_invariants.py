@@ -157,8 +157,10 @@ def test_default_target_is_the_top_class(name, model, x):
 @pytest.mark.parametrize("name", METHODS)
 def test_result_does_not_depend_on_batch_size(name, model, x):
     results = [_explain(name, model, x, 1, batch_size=b).numpy() for b in (1, 4, 64)]
+    # (To float rounding: TF's CPU kernels without oneDNN round differently per batch size,
+    # and Blur IG sums 50 such gradients.)
     for other in results[1:]:
-        np.testing.assert_allclose(other, results[0], atol=1e-5)
+        np.testing.assert_allclose(other, results[0], rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("name", METHODS)
