@@ -36,7 +36,8 @@ class Occlusion(GradientExplainer):
 
     Args:
         window: ``(h, w)`` or ``(h, w, c)``; an int means a square. Default (8, 8).
-        stride: same form as ``window``. Default (4, 4).
+        stride: same form as ``window``, at most the window along each axis (a larger stride
+            would leave elements that no window covers). Default (4, 4).
         baseline: the value hidden windows take (a scalar, or a tensor broadcastable to one
             image). Default 0.
 
