@@ -114,6 +114,7 @@ def test_the_clean_score_comes_from_the_same_run_as_the_windows(monkeypatch):
         (8, (4, 5), (3, 2), 40),
         (5, (2, 2, 2), (1, 2, 1), 4),  # 3-D windows; 5 images in blocks of 3 and 2
         (2, (8, 8), (1, 1), 64),  # one window: the whole image
+        (2, (2, 2), (1, 1), 12),  # 8 chunks of 6 rounds edited in place, a last one of 2 built
     ],
 )
 def test_windows_moved_in_place_equal_rows_built_anew(n, window, stride, batch_size):

@@ -254,7 +254,8 @@ class GradientEngine:
                 if n > self.batch_size:  # batch_size shrank below N: start again in blocks
                     bar.close()
                     return self.run(x, None if argmax else targets, plan)
-                size, tail = rounds_chunk(n, groups, self.batch_size), None
+                size = rounds_chunk(n, groups, self.batch_size)
+                tail = _tail(total, size)  # (whole rounds too: total and size are multiples of n)
             else:
                 size, tail = chunk_sizes(total, self.batch_size)
             chunk = tail if tail is not None and total - start <= tail else size
@@ -588,18 +589,25 @@ def chunk_sizes(total: int, batch_size: int) -> tuple[int, int | None]:
     compiled step) when padding the last one would waste more than 3 rows and 1 % of the work,
     e.g. 1352 rows at ``batch_size=50``: 27 x 50 + 2, not 28 x 50 (48 padding rows)."""
     size = chunk_rows(total, batch_size)
+    tail = _tail(total, size, _step_size)
+    return size, tail if tail is not None and tail < size else None
+
+
+def _tail(total: int, size: int, round_up=lambda rows: rows) -> int | None:
+    """The size of a smaller last chunk when padding the last one to ``size`` would waste more
+    than 3 rows and 1 % of the work; None otherwise."""
     rest = total % size
     if rest and size - rest > max(3, total // 100):
-        tail = _step_size(rest)
-        if tail < size:
-            return size, tail
-    return size, None
+        return round_up(rest)
+    return None
 
 
 def rounds_chunk(n: int, groups: int, batch_size: int) -> int:
     """Rows per chunk for in-place plans (one point per group, numbered group-major): whole
     rounds of the ``n`` images' groups, at most ``batch_size`` rows (``n <= batch_size``),
-    balanced so the last chunk is nearly full: 8 images x 170 groups at 40 rows: 5 rounds."""
+    balanced so the last chunk is nearly full: 8 images x 170 groups at 40 rows: 5 rounds.
+    (Where it is not, e.g. 50 groups at 50 rows: 9 chunks of 6 rounds, the run gives the last
+    chunk its own smaller step, built anew: 8 x 6 + 2 rounds instead of 54.)"""
     most = batch_size // n
     chunks = -(-groups // most)
     return -(-groups // chunks) * n
