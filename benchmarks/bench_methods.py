@@ -118,10 +118,8 @@ def build_cases(model, model_name: str, x: np.ndarray, targets: np.ndarray, args
                 ),
                 lambda: occ.explain(xd, target=td).numpy(),
                 lambda k, m: occ.explain(xd[:m], target=td[:m], stride=(k, k)).numpy(),
-                (
-                    min(w, 2 * s),
-                    max(1, s // 2),
-                ),  # larger stride = fewer windows (at most the window)
+                # Strides to compare: larger = fewer windows (at most the window).
+                (min(w, 2 * s), max(1, s // 2)),
                 "stride",
             )
         )
