@@ -589,17 +589,17 @@ def chunk_sizes(total: int, batch_size: int) -> tuple[int, int | None]:
     compiled step) when padding the last one would waste more than 3 rows and 1 % of the work,
     e.g. 1352 rows at ``batch_size=50``: 27 x 50 + 2, not 28 x 50 (48 padding rows)."""
     size = chunk_rows(total, batch_size)
-    tail = _tail(total, size, _step_size)
-    return size, tail if tail is not None and tail < size else None
+    rest = _tail(total, size)
+    if rest is not None and _step_size(rest) < size:
+        return size, _step_size(rest)
+    return size, None
 
 
-def _tail(total: int, size: int, round_up=lambda rows: rows) -> int | None:
-    """The size of a smaller last chunk when padding the last one to ``size`` would waste more
+def _tail(total: int, size: int) -> int | None:
+    """The rows of a smaller last chunk when padding the last one to ``size`` would waste more
     than 3 rows and 1 % of the work; None otherwise."""
     rest = total % size
-    if rest and size - rest > max(3, total // 100):
-        return round_up(rest)
-    return None
+    return rest if rest and size - rest > max(3, total // 100) else None
 
 
 def rounds_chunk(n: int, groups: int, batch_size: int) -> int:
