@@ -66,8 +66,22 @@ def machine() -> str:
                 break
     return (
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} CPUs ({cpu}), "
-        f"Python {platform.python_version()}, TF {tf.__version__}"
+        f"Python {platform.python_version()}, TF {tf.__version__}, oneDNN {_onednn()}"
     )
+
+
+def _onednn() -> str:
+    """Whether TF runs its oneDNN CPU kernels (2-3x faster model passes than its Eigen ones).
+
+    TF turns them on by default only on CPUs with AVX-512 VNNI/BF16 or AMX;
+    ``TF_ENABLE_ONEDNN_OPTS`` overrides that. The effective state is only exposed privately.
+    """
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+
+        return "on" if _pywrap_util_port.IsMklEnabled() else "off"
+    except (ImportError, AttributeError):
+        return "unknown"
 
 
 # --------------------------------------------------------------------------------------------
