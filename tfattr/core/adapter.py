@@ -4,32 +4,28 @@ Whatever the user has -- a Keras 3 model (Functional, Sequential, nested, subcla
 tf-keras model (e.g. with a ``hub.KerasLayer``), a TF SavedModel or ``hub.load`` object, or a plain
 callable -- becomes ``adapter(x) -> scores`` of shape ``(batch, classes)`` in float32.
 
-Changes to how the model computes (dropping the final softmax; later: taps and activation rules)
-are made by *call overrides*: for the duration of one forward pass, selected layers get an
-instance-level ``call`` that wraps their own. Keras 3 and tf-keras both dispatch through
-``self.call``, so this reaches layers at any depth of nesting without rebuilding the graph, and
-the user's model object is restored exactly afterwards, also when the forward pass raises.
+Changes to how the model computes (dropping the final softmax, taps, activation rules) are
+*overrides* applied to a structure tfattr owns, never to the user's objects: see
+:mod:`tfattr.core.overrides`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
+from tfattr.core import overrides as _overrides
+from tfattr.core.overrides import Override, with_activation
 from tfattr.errors import ModelError
 
 log = logging.getLogger("tfattr")
 
 OUTPUTS = ("logits", "probabilities", "raw")
-
-# An override takes the layer's own call and returns the call to use instead.
-Override = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
 def model_kind(model) -> str:
@@ -57,9 +53,16 @@ def is_softmax(fn) -> bool:
     return getattr(fn, "__name__", "") == "softmax"
 
 
-def _history_operation(tensor):
-    history = getattr(tensor, "_keras_history", None)
-    return history[0] if history else None
+def _producer(model, tensor):
+    """The layer of a Functional model whose output is ``tensor`` (None if none is found)."""
+    for layer in reversed(model.layers):
+        try:
+            outputs = tf.nest.flatten(layer.output)
+        except (AttributeError, ValueError, RuntimeError):  # no single output (a shared layer)
+            continue
+        if any(out is tensor for out in outputs):
+            return layer
+    return None
 
 
 def output_layer(model, output_index: int | None = None):
@@ -68,9 +71,9 @@ def output_layer(model, output_index: int | None = None):
     Returns None when the model has no inspectable graph (subclassed models).
     """
     outputs = getattr(model, "outputs", None)
-    if outputs:
+    if outputs and getattr(model, "layers", None):
         tensor = outputs[output_index or 0] if len(outputs) > 1 else outputs[0]
-        layer = _history_operation(tensor)
+        layer = _producer(model, tensor)
     elif getattr(model, "layers", None) and type(model).__name__ == "Sequential":
         layer = model.layers[-1]
     else:
@@ -88,47 +91,12 @@ def softmax_override(layer) -> Override | None:
     ):
         return lambda call: lambda inputs, *args, **kwargs: inputs
     if is_softmax(getattr(layer, "activation", None)):
-
-        def override(call):
-            def without_softmax(*args, **kwargs):
-                softmax, layer.activation = layer.activation, _identity
-                try:
-                    return call(*args, **kwargs)
-                finally:
-                    layer.activation = softmax
-
-            return without_softmax
-
-        return override
+        return lambda call: with_activation(layer, _identity)
     return None
 
 
 def _identity(x):
     return x
-
-
-@contextlib.contextmanager
-def overridden_calls(overrides: dict[Any, Override]) -> Iterator[None]:
-    """Gives each layer in `overrides` a wrapped ``call`` for the duration of the block.
-
-    The layer objects are restored exactly afterwards (instance ``__dict__`` as before), also when
-    the block raises.
-    """
-    saved = []
-    try:
-        for layer, override in overrides.items():
-            had_own = "call" in vars(layer)
-            replacement = override(layer.call)  # may raise: nothing changed for this layer yet
-            previous = vars(layer).get("call")
-            object.__setattr__(layer, "call", replacement)
-            saved.append((layer, had_own, previous))
-        yield
-    finally:
-        for layer, had_own, previous in reversed(saved):
-            if had_own:
-                object.__setattr__(layer, "call", previous)
-            else:
-                object.__delattr__(layer, "call")
 
 
 class ModelAdapter:
@@ -243,7 +211,10 @@ class ModelAdapter:
         taps that capture a layer's output or gradient rules; a layer given here replaces the
         adapter's own override of the same layer.
         """
-        with overridden_calls({**self.overrides, **(overrides or {})}):
+        combined = {**self.overrides, **(overrides or {})}
+        if combined and self.kind in ("keras", "tf_keras"):
+            outputs = _overrides.forward(self.model, x, combined, training=False)
+        else:
             outputs = self._forward(x)
         scores = tf.cast(self._select(outputs), tf.float32)
         if scores.shape.rank != 2:
@@ -254,6 +225,17 @@ class ModelAdapter:
         if self.output == "probabilities" and self._final_softmax is None:
             scores = tf.nn.softmax(scores, axis=-1)
         return scores
+
+    def key(self) -> tuple:
+        """What makes this adapter's forward pass differ from another's on the same model (the
+        engine's compiled steps are shared between adapters with the same key)."""
+        overrides = tuple(
+            sorted(
+                (id(layer), getattr(fn, "__qualname__", id(fn)))
+                for layer, fn in self.overrides.items()
+            )
+        )
+        return (self.output, self.output_index, overrides)
 
     def num_classes(self, image_shape: tuple) -> int:
         """Number of classes, from one probing forward pass per input shape (cached)."""

@@ -1,10 +1,9 @@
 """Layer access for methods that need the model's inside: lookup, taps and gradient rules.
 
-Everything here works by call overrides (:func:`tfattr.core.adapter.overridden_calls`), never by
-rebuilding the graph, so it reaches a layer wherever it lives -- a Functional model, a Sequential
-one, a base model nested as a layer of an outer model (where ``keras.Model(inputs,
-layer.output)`` fails with "Graph disconnected"), or an attribute of a subclassed model -- and
-leaves the user's model as it was.
+Everything here works by overrides (:mod:`tfattr.core.overrides`): a tap or rule reaches a layer
+wherever it lives -- a Functional model, a Sequential one, a base model nested as a layer of an
+outer model (where ``keras.Model(inputs, layer.output)`` fails with "Graph disconnected"), or an
+attribute of a subclassed model -- and the user's model is never modified.
 """
 
 from __future__ import annotations
@@ -15,16 +14,16 @@ from collections.abc import Callable, Iterator
 
 import tensorflow as tf
 
-from tfattr.core.adapter import ModelAdapter, Override
+from tfattr import registry
+from tfattr.core.adapter import ModelAdapter
+from tfattr.core.overrides import Override, is_container, with_activation
 from tfattr.errors import LayerNotFoundError, ModelError, OpaqueModelError
 
 log = logging.getLogger("tfattr")
 
 OPAQUE_HINT = (
     "This model exposes no layers (a SavedModel, TF-Hub module or plain callable). Methods that "
-    "work on it: Saliency, InputXGradient, IntegratedGradients, NoiseTunnel, SmoothGrad, "
-    "GradientShap, GuidedIntegratedGradients, BlurIntegratedGradients, XRAI, Occlusion, RISE, "
-    "Lime, KernelShap and FeatureAblation. For {method}, load the model as a Keras model "
+    "work on it: {methods}. For {method}, load the model as a Keras model "
     "(keras.models.load_model / keras.applications / tfattr.models.load of a .keras file)."
 )
 
@@ -32,11 +31,8 @@ OPAQUE_HINT = (
 def require_layers(adapter: ModelAdapter, method: str) -> None:
     """Raises :class:`OpaqueModelError` when ``method`` cannot see inside the adapter's model."""
     if adapter.opaque:
-        raise OpaqueModelError(OPAQUE_HINT.format(method=method))
-
-
-def is_container(layer) -> bool:
-    return hasattr(layer, "layers") and hasattr(layer, "get_layer")
+        methods = ", ".join(registry.opaque_methods())
+        raise OpaqueModelError(OPAQUE_HINT.format(method=method, methods=methods))
 
 
 def walk(model, prefix: str = "") -> Iterator[tuple[str, object]]:
@@ -222,8 +218,8 @@ def activation_overrides(model, rule: Callable[[Callable, str], Callable | None]
 
     ``activation_fn`` maps a tensor to the activation's output (for activation layers, the
     layer's own call); ``rule`` returns its replacement, or None to leave it alone. Activation
-    layers have their call replaced; layers with a fused ``activation=`` keep their call and see
-    ``layer.activation`` swapped for the duration of the call only. Layers in ``skip`` (e.g.
+    layers have their call replaced; layers with a fused ``activation=`` run a twin of the layer that
+    carries the new activation (:func:`tfattr.core.overrides.with_activation`). Layers in ``skip`` (e.g.
     the final softmax the adapter already removes) are left out.
     """
     overrides = {}
@@ -251,18 +247,7 @@ def _replace_call(rule, name) -> Override:
 
 
 def _swap_activation(rule, name, layer) -> Override:
-    def override(call):
-        def run(*args, **kwargs):
-            original = layer.activation
-            layer.activation = rule(original, name)
-            try:
-                return call(*args, **kwargs)
-            finally:
-                layer.activation = original
-
-        return run
-
-    return override
+    return lambda call: with_activation(layer, rule(layer.activation, name))
 
 
 def with_gradient(fn: Callable, backward: Callable) -> Callable:
