@@ -7,11 +7,35 @@ import tfattr
 import tfattr.methods
 
 
-def test_top_level_method_names_are_exactly_the_methods_package():
-    # tfattr/__init__.py lists them again so that `import tfattr` does not import TensorFlow.
-    assert sorted(tfattr._METHODS) == sorted(tfattr.methods.__all__)
-    for name in tfattr._METHODS:
+def test_the_registry_is_the_one_list_of_methods():
+    """Top-level names, ``tfattr.methods`` and the CLI's methods all come from the registry, and
+    every explainer class defined in ``tfattr.methods`` is in it."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    from tfattr import registry
+    from tfattr.core.explainer import Explainer
+
+    assert sorted(tfattr.methods.__all__) == sorted(registry.CLASSES)
+    for name in registry.CLASSES:
+        assert name in tfattr.__all__
         assert getattr(tfattr, name) is getattr(tfattr.methods, name)
+    defined = set()
+    for info in pkgutil.iter_modules(tfattr.methods.__path__):
+        module = importlib.import_module(f"tfattr.methods.{info.name}")
+        for name, value in vars(module).items():
+            if (
+                inspect.isclass(value)
+                and issubclass(value, Explainer)
+                and value.__module__ == module.__name__
+                and not name.startswith("_")
+                and not inspect.isabstract(value)
+            ):
+                defined.add(name)
+    assert defined <= set(registry.CLASSES), defined - set(registry.CLASSES)
+    for entry in registry.METHODS.values():
+        assert entry.cls is getattr(tfattr, entry.class_name)
 
 
 def test_import_tfattr_does_not_import_tensorflow():

@@ -14,39 +14,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from tfattr import registry as _registry
+
 __version__ = "0.1.0"
 
-_METHODS = (
-    "LRP",
-    "RISE",
-    "XRAI",
-    "Activations",
-    "BlurIntegratedGradients",
-    "Deconvolution",
-    "DeepLift",
-    "DeepLiftShap",
-    "ExpectedGradients",
-    "FeatureAblation",
-    "GradCAM",
-    "GradCAMPlusPlus",
-    "GradientShap",
-    "GuidedBackprop",
-    "GuidedGradCAM",
-    "GuidedIntegratedGradients",
-    "InputXGradient",
-    "IntegratedGradients",
-    "KernelShap",
-    "LayerCAM",
-    "Lime",
-    "NoiseTunnel",
-    "Occlusion",
-    "Saliency",
-    "ScoreCAM",
-    "SmoothGrad",
-)
 # Public name -> the module that defines it.
+# Explainer classes come from the method registry, the one list of methods.
 _EXPORTS = {
-    **{name: "tfattr.methods" for name in _METHODS},
+    **_registry.CLASSES,
     "Explainer": "tfattr.core",
     "ModelAdapter": "tfattr.core",
     "adapt": "tfattr.core",

@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -31,6 +32,7 @@ class MethodInfo:
         summary: one line for ``--list-methods``.
         sized_options: optional ``(height, width) -> options`` for options that depend on the
             image size (e.g. occlusion windows); merged over ``options``.
+        module: the module of ``tfattr.methods`` that defines the class.
     """
 
     name: str
@@ -40,13 +42,12 @@ class MethodInfo:
     needs_layers: bool = False
     summary: str = ""
     sized_options: Callable[[tuple[int, int]], dict] | None = None
+    module: str = ""
 
     @property
     def cls(self):
         """The explainer class."""
-        import tfattr
-
-        return getattr(tfattr, self.class_name)
+        return getattr(importlib.import_module(self.module), self.class_name)
 
     def default_options(self, image_size: tuple[int, int] | None = None) -> dict:
         """The tools' default options, with the size-dependent ones for ``image_size``."""
@@ -63,25 +64,40 @@ def _occlusion_options(size: tuple[int, int]) -> dict:
 
 
 _ENTRIES = (
-    MethodInfo("saliency", "Saliency", {}, summary="|gradient| of the target score"),
-    MethodInfo("input_x_gradient", "InputXGradient", {}, summary="input x gradient"),
+    MethodInfo(
+        "saliency",
+        "Saliency",
+        {},
+        summary="|gradient| of the target score",
+        module="tfattr.methods.saliency",
+    ),
+    MethodInfo(
+        "input_x_gradient",
+        "InputXGradient",
+        {},
+        summary="input x gradient",
+        module="tfattr.methods.input_x_gradient",
+    ),
     MethodInfo(
         "integrated_gradients",
         "IntegratedGradients",
         {"steps": 32},
         summary="path integral of gradients from a black baseline (32 steps)",
+        module="tfattr.methods.integrated_gradients",
     ),
     MethodInfo(
         "smoothgrad",
         "SmoothGrad",
         {"samples": 24, "spread": 0.15, "seed": 0},
         summary="mean gradient over 24 noisy copies (15% noise)",
+        module="tfattr.methods.noise_tunnel",
     ),
     MethodInfo(
         "gradient_shap",
         "GradientShap",
         {"samples": 24, "stddev": 0.0, "seed": 0},
         summary="expected gradients from a black baseline (24 samples)",
+        module="tfattr.methods.gradient_shap",
     ),
     MethodInfo(
         "deeplift",
@@ -89,6 +105,7 @@ _ENTRIES = (
         {},
         needs_layers=True,
         summary="DeepLift rescale rule against a black baseline",
+        module="tfattr.methods.deeplift",
     ),
     MethodInfo(
         "guided_backprop",
@@ -96,6 +113,7 @@ _ENTRIES = (
         {},
         needs_layers=True,
         summary="gradients with ReLUs passing only positive signals",
+        module="tfattr.methods.guided_backprop",
     ),
     MethodInfo(
         "gradcam",
@@ -104,6 +122,7 @@ _ENTRIES = (
         cam=True,
         needs_layers=True,
         summary="Grad-CAM on the last feature map",
+        module="tfattr.methods.gradcam",
     ),
     MethodInfo(
         "gradcam_plus_plus",
@@ -112,6 +131,7 @@ _ENTRIES = (
         cam=True,
         needs_layers=True,
         summary="Grad-CAM++ on the last feature map",
+        module="tfattr.methods.gradcam",
     ),
     MethodInfo(
         "guided_gradcam",
@@ -119,6 +139,7 @@ _ENTRIES = (
         {},
         needs_layers=True,
         summary="Guided Backprop x upsampled Grad-CAM",
+        module="tfattr.methods.gradcam",
     ),
     MethodInfo(
         "deeplift_shap",
@@ -126,18 +147,21 @@ _ENTRIES = (
         {},
         needs_layers=True,
         summary="DeepLift averaged over baselines (default: black)",
+        module="tfattr.methods.deeplift",
     ),
     MethodInfo(
         "blur_integrated_gradients",
         "BlurIntegratedGradients",
         {"steps": 32},
         summary="integrated gradients along a path of decreasing blur (32 steps)",
+        module="tfattr.methods.blur_ig",
     ),
     MethodInfo(
         "guided_integrated_gradients",
         "GuidedIntegratedGradients",
         {"steps": 32, "seed": 0},
         summary="integrated gradients along an adaptive path (32 steps)",
+        module="tfattr.methods.guided_ig",
     ),
     MethodInfo(
         "deconvolution",
@@ -145,6 +169,7 @@ _ENTRIES = (
         {},
         needs_layers=True,
         summary="gradients with ReLUs replaced by ReLUs of the signal going back",
+        module="tfattr.methods.deconvolution",
     ),
     MethodInfo(
         "lrp",
@@ -152,6 +177,7 @@ _ENTRIES = (
         {},
         needs_layers=True,
         summary="layer-wise relevance propagation (epsilon / gamma / box rules)",
+        module="tfattr.methods.lrp",
     ),
     MethodInfo(
         "layercam",
@@ -160,6 +186,7 @@ _ENTRIES = (
         cam=True,
         needs_layers=True,
         summary="LayerCAM on the last feature map",
+        module="tfattr.methods.layer_cam",
     ),
     MethodInfo(
         "scorecam",
@@ -168,36 +195,42 @@ _ENTRIES = (
         cam=True,
         needs_layers=True,
         summary="Score-CAM: channels weighted by the score of the masked input",
+        module="tfattr.methods.score_cam",
     ),
     MethodInfo(
         "feature_ablation",
         "FeatureAblation",
         {"n_segments": 50},
         summary="score drop when each SLIC segment is blacked out (50 segments)",
+        module="tfattr.methods.feature_ablation",
     ),
     MethodInfo(
         "lime",
         "Lime",
         {"samples": 128, "n_segments": 50, "seed": 0},
         summary="LIME on SLIC segments (128 samples)",
+        module="tfattr.methods.lime",
     ),
     MethodInfo(
         "kernel_shap",
         "KernelShap",
         {"samples": 128, "n_segments": 50, "seed": 0},
         summary="Kernel SHAP on SLIC segments (128 samples)",
+        module="tfattr.methods.lime",
     ),
     MethodInfo(
         "rise",
         "RISE",
         {"samples": 256, "seed": 0},
         summary="RISE: score-weighted random masks (256 masks)",
+        module="tfattr.methods.rise",
     ),
     MethodInfo(
         "xrai",
         "XRAI",
         {"steps": 16},
         summary="XRAI: regions ranked by integrated gradients (16 steps)",
+        module="tfattr.methods.xrai",
     ),
     MethodInfo(
         "occlusion",
@@ -205,10 +238,28 @@ _ENTRIES = (
         {"baseline": 0.0},
         summary="score drop when a sliding window (1/8 of the image) is blacked out",
         sized_options=_occlusion_options,
+        module="tfattr.methods.occlusion",
     ),
 )
 
 METHODS: dict[str, MethodInfo] = {entry.name: entry for entry in _ENTRIES}
+
+# Every public explainer class -> its module: the registry's methods, and the classes that are not
+# a command-line method of their own (a wrapper, feature maps, an alias). ``tfattr``'s exports and
+# ``tfattr.methods`` derive from this.
+CLASSES: dict[str, str] = {
+    **{entry.class_name: entry.module for entry in _ENTRIES},
+    "NoiseTunnel": "tfattr.methods.noise_tunnel",
+    "Activations": "tfattr.methods.activations",
+    "ExpectedGradients": "tfattr.methods.gradient_shap",
+}
+
+
+def opaque_methods() -> list[str]:
+    """The classes that work on models exposing no layers (SavedModel, TF-Hub, callables)."""
+    return [e.class_name for e in _ENTRIES if not e.needs_layers] + ["NoiseTunnel"]
+
+
 # Other spellings users type; they map to the registry's names.
 ALIASES = {
     "ig": "integrated_gradients",

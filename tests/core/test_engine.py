@@ -69,64 +69,6 @@ def test_group_major_chunks_see_the_groups_they_touch(batch_size):
     np.testing.assert_array_equal(out, sum(g * 10 + 1 for g in range(groups)))
 
 
-def editing_plan(groups, edits):
-    """Rows are ``image + group``: built by ``make_rows``, or, in place, by adding the change of
-    group since the previous chunk to the canvas (``edits`` counts the chunks edited). Right
-    sums prove that each edited slot kept its image and its previous row."""
-
-    def group(rows):
-        return tf.reshape(tf.cast(rows.group, tf.float32), (-1, 1, 1, 1))
-
-    def make_rows(x_rows, rows, tensors):
-        return x_rows + group(rows), rows.group
-
-    def edit_rows(canvas, rows, before, tensors):
-        edits.assign_add(1)
-        canvas.assign_add(tf.broadcast_to(group(rows) - group(before), canvas.shape))
-        return rows.group
-
-    return Plan(
-        points=1,
-        groups=groups,
-        order="group",
-        make_rows=make_rows,
-        edit_rows=edit_rows,
-        key=("editing",),
-        attribute=lambda points, targets, coef, adapter: points,
-    )
-
-
-@pytest.mark.parametrize(
-    ("n", "batch_size", "groups", "chunks"),
-    [
-        (3, 3, 7, [7]),  # one round of the 3 images per chunk
-        (3, 7, 7, [4]),  # 2 rounds per chunk, the last one half padding
-        (2, 64, 5, [1]),  # all in one chunk: nothing to edit
-        (5, 3, 4, [4, 4]),  # more images than rows per chunk: blocks of 3 and 2 images
-        (1, 1, 3, [3]),
-    ],
-)
-@pytest.mark.parametrize("in_place", [True, False])
-def test_rows_edited_in_place_keep_their_slot_and_image(n, batch_size, groups, chunks, in_place):
-    edits = tf.Variable(0)
-    engine = GradientEngine(ModelAdapter(toy_models.cnn("callable")), batch_size=batch_size)
-    engine.edit_in_place = in_place
-    x = tf.reshape(tf.range(n, dtype=tf.float32) * 100, (n, 1, 1, 1)) + tf.zeros((n, 2, 2, 1))
-    for _ in range(2):  # a second run starts from a fresh build, whatever the canvas holds
-        edits.assign(0)
-        out = engine.run(x, tf.zeros((n,), tf.int32), editing_plan(groups, edits))["sum"]
-        expected = [groups * i * 100 + groups * (groups - 1) // 2 for i in range(n)]
-        np.testing.assert_array_equal(out.numpy()[:, 0, 0, 0], expected)
-        assert int(edits.numpy()) == (sum(c - 1 for c in chunks) if in_place else 0)
-
-
-def test_rounds_chunk_holds_whole_rounds_of_all_images():
-    assert engine.rounds_chunk(8, 170, 40) == 40  # 34 chunks of 5 rounds
-    assert engine.rounds_chunk(3, 10, 32) == 30  # 1 chunk of 10 rounds
-    assert engine.rounds_chunk(3, 11, 32) == 18  # 2 chunks of 6 rounds, not 10 + 1
-    assert engine.rounds_chunk(7, 5, 7) == 7
-
-
 @pytest.mark.parametrize(
     ("total", "batch_size", "expected"),
     [
@@ -301,26 +243,23 @@ def test_per_image_statistics_add_up_however_the_updates_come(updates, batch_byt
     np.testing.assert_allclose(sums.result()["sum"], expected, rtol=1e-6)
 
 
-@pytest.mark.parametrize("method", ["gradient_shap", "noise_tunnel_ig"])
-def test_flat_calls_of_the_steps_equal_the_public_calls(method):
-    """Steps are called through the flattened arguments (TensorFlow's ``_call_flat``); with
-    several named tensors (their flattened order must be the function's) the results are the
-    same bits as through the public structured call."""
-    model = toy_models.cnn("functional")
-    x = np.random.default_rng(0).uniform(size=(3, *toy_models.SHAPE)).astype("f4")
-    if method == "gradient_shap":
-        baselines = np.random.default_rng(1).uniform(size=(4, *toy_models.SHAPE)).astype("f4")
-        explainer = tfattr.GradientShap(model, baselines=baselines, samples=5, stddev=0.1, seed=3)
-    else:
-        explainer = tfattr.NoiseTunnel(
-            tfattr.IntegratedGradients(model, steps=3, baseline="uniform", seed=2, batch_size=7),
-            samples=4,
-            kind="vargrad",
-            seed=3,
-        )
-    flat = explainer.explain(x, [0, 1, 2]).numpy()
-    steps = list(explainer.engine._steps.values())
-    assert steps and all(step._flat is not None for step in steps)  # the fast path is in use
-    for step in steps:
-        step._flat = None
-    np.testing.assert_array_equal(explainer.explain(x, [0, 1, 2]).numpy(), flat)
+def test_a_second_explainer_on_the_same_model_compiles_nothing_new():
+    """Compiled steps are shared by every engine on a model (keyed weakly, per adapter
+    configuration): a notebook that builds an explainer per cell traces once."""
+    model = toy_models.cnn()
+    x = np.random.default_rng(0).normal(size=(3, *toy_models.SHAPE)).astype("float32")
+    first = tfattr.IntegratedGradients(model, steps=6)
+    expected = first.explain(x, target=[0, 1, 2]).numpy()
+    assert first.engine.trace_count >= 1
+    second = tfattr.IntegratedGradients(model, steps=6)
+    np.testing.assert_array_equal(second.explain(x, target=[0, 1, 2]).numpy(), expected)
+    assert second.engine.trace_count == 0
+    # Another output (probabilities) is another step, with its own result.
+    probabilities = tfattr.IntegratedGradients(model, steps=6, output="probabilities")
+    other = probabilities.explain(x, target=[0, 1, 2]).numpy()
+    assert probabilities.engine.trace_count >= 1
+    assert not np.allclose(other, expected)
+    # Another model: its own steps.
+    third = tfattr.IntegratedGradients(toy_models.cnn(seed=1), steps=6)
+    third.explain(x, target=[0, 1, 2])
+    assert third.engine.trace_count >= 1

@@ -107,36 +107,8 @@ def test_the_clean_score_comes_from_the_same_run_as_the_windows(monkeypatch):
     np.testing.assert_allclose(occlusion.explain(x, top), expected, atol=1e-5)
 
 
-@pytest.mark.parametrize(
-    ("n", "window", "stride", "batch_size"),
-    [
-        (3, (3, 3), (2, 2), 7),  # windows cut off at the border, 2 rounds per chunk
-        (8, (4, 5), (3, 2), 40),
-        (5, (2, 2, 2), (1, 2, 1), 4),  # 3-D windows; 5 images in blocks of 3 and 2
-        (2, (8, 8), (1, 1), 64),  # one window: the whole image
-        (2, (2, 2), (1, 1), 12),  # 8 chunks of 6 rounds edited in place, a last one of 2 built
-    ],
-)
-def test_windows_moved_in_place_equal_rows_built_anew(n, window, stride, batch_size):
-    """On CPU each chunk's rows are the previous chunk's with the old windows put back and the
-    new ones hidden; the scores must be those of occluded copies made from scratch. (To float
-    rounding: rows edited in place run in chunks of whole rounds of the images, rows built anew
-    in other chunk sizes, and TF's CPU kernels without oneDNN round differently per batch size;
-    a window put back or hidden wrongly moves a score by orders of magnitude more.)"""
-    model = toy_models.cnn()
-    x = np.random.default_rng(4).normal(size=(n, *toy_models.SHAPE)).astype("f4")
-    occlusion = tfattr.Occlusion(model, window=window, stride=stride, batch_size=batch_size)
-    assert occlusion.engine.edit_in_place  # (CPU)
-    baseline = np.linspace(-1, 1, np.prod(toy_models.SHAPE), dtype="f4").reshape(toy_models.SHAPE)
-    in_place = occlusion.explain(x, [1, 2, 0, 3, 1, 0, 2, 3][:n], baseline=baseline).numpy()
-    occlusion.engine.edit_in_place = False
-    anew = occlusion.explain(x, [1, 2, 0, 3, 1, 0, 2, 3][:n], baseline=baseline).numpy()
-    np.testing.assert_allclose(in_place, anew, rtol=1e-4, atol=1e-5)
-
-
 def test_concurrent_calls_do_not_share_rows():
-    """Rows kept between chunks belong to one call at a time: threads explaining different
-    images with one explainer get what each gets alone."""
+    """Threads explaining different images with one explainer get what each gets alone."""
     model = toy_models.cnn()
     occlusion = tfattr.Occlusion(model, window=(3, 3), stride=(1, 1), batch_size=8)
     images = [

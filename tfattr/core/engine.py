@@ -19,10 +19,6 @@ if any. The engine streams the ``N*G*P`` rows through one compiled step, a chunk
 - inside the step, rows are reduced into per-image (or per-group) slots by one matrix product
   with the per-row weights (a one-hot matrix of a few slots), and ``factor`` is applied once per
   slot; the host only does integer bookkeeping (no device-to-host transfer inside the loop);
-- a plan may build rows in place (``Plan.edit_rows``, e.g. Occlusion): chunks are then whole
-  rounds of groups of all images, so slot ``k`` of every chunk holds the same image, and each
-  chunk's rows are the previous chunk's edited where they differ (a window moved), in a
-  variable the compiled step keeps, instead of whole rows written anew;
 - per-image statistics (sum, sum of squares of whole group attributions) accumulate on the
   device: chunks that give images their first value are joined once at the end, later
   contributions are scattered into a variable; groups that span chunks are carried over, which is how NoiseTunnel computes means and
@@ -36,6 +32,8 @@ import logging
 import sys
 import threading
 import warnings
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -110,18 +108,6 @@ class Plan:
             only when the rows are the images themselves, e.g. Saliency), sparing a forward pass.
         order: ``"image"`` (rows numbered image, group, point) or ``"group"`` (group, image,
             point: consecutive rows share a group, e.g. a noise sample, across images).
-        edit_rows: optional ``(canvas, rows, before, tensors) -> coef``: builds the chunk's
-            rows in place, for plans with ``points == 1`` and ``order == "group"`` whose rows
-            differ little from one group to the next (Occlusion: one window moves). The
-            engine then keeps the chunk's rows in a variable ``canvas`` of the compiled step,
-            chunks are whole rounds of groups of all images (slot ``k`` always holds image
-            ``k % N``; more images than ``batch_size`` run in blocks, so ``tensors`` must not
-            be per image), the first chunk of a run is built by ``make_rows``, and each later
-            one by this function, which assigns to ``canvas`` what differs from the rows of
-            ``before`` (the previous chunk's :class:`Rows`) and returns ``coef`` as
-            ``make_rows`` does. Used on CPU-only machines, where it saves a write of every row;
-            with a GPU or TPU (where that write is cheap and a loop of small edits is not)
-            ``make_rows`` builds all.
     """
 
     points: int
@@ -135,7 +121,6 @@ class Plan:
     statistics: tuple[str, ...] = ("sum",)
     argmax_targets: bool = False
     order: str = "image"
-    edit_rows: Callable[..., tf.Tensor] | None = None
 
 
 def gradients(adapter, points: tf.Tensor, targets: tf.Tensor | None, overrides=None, scale=None):
@@ -197,15 +182,9 @@ class GradientEngine:
         self.jit_compile = bool(jit_compile)
         self.progress = progress
         self.trace_count = 0
-        self._steps: dict[tuple, Callable] = {}
-        self._forwards: dict[tuple, Callable] = {}
+        self._steps, self._forwards = shared_steps(adapter.model)
         self._constants: dict = {}
         self._warned_oom = False
-        self._lock = threading.RLock()
-        # Plans' in-place row editing (Plan.edit_rows): measured faster on CPU only; with a GPU
-        # or TPU (whole rows are cheap to write there, a loop of small edits is not) rows are
-        # built whole.
-        self.edit_in_place = all(d.device_type == "CPU" for d in tf.config.list_logical_devices())
 
     # ---------------------------------------------------------------------------------------
     def run(self, x: tf.Tensor, targets: tf.Tensor | None, plan: Plan) -> dict[str, tf.Tensor]:
@@ -214,23 +193,9 @@ class GradientEngine:
         Returns a dict with the requested statistics, each of shape ``(N, *row_shape)``: the sum
         over each image's groups of the group sums of rows (and of their squares).
         """
-        if plan.edit_rows is None or not self.edit_in_place:
-            return self._run(x, targets, plan, in_place=False)
-        if plan.points != 1 or plan.order != "group":
-            raise ValueError("internal: edit_rows needs points == 1 and order 'group'")
-        n = int(x.shape[0])
-        if n > self.batch_size:  # a chunk holds whole rounds of groups: blocks of images
-            blocks = -(-n // self.batch_size)
-            size = -(-n // blocks)
-            parts = [
-                self.run(x[i : i + size], None if targets is None else targets[i : i + size], plan)
-                for i in range(0, n, size)
-            ]
-            return {name: tf.concat([p[name] for p in parts], 0) for name in parts[0]}
-        with self._lock:  # the canvas of a compiled step serves one run at a time
-            return self._run(x, targets, plan, in_place=True)
+        return self._run(x, targets, plan)
 
-    def _run(self, x, targets, plan: Plan, in_place: bool) -> dict[str, tf.Tensor]:
+    def _run(self, x, targets, plan: Plan) -> dict[str, tf.Tensor]:
         n = int(x.shape[0])
         groups, points = int(plan.groups), int(plan.points)
         total = n * groups * points
@@ -246,30 +211,20 @@ class GradientEngine:
 
         sums = _Sums(n)
         carry = None  # partial sum of the group that the previous chunk left unfinished
-        held = None  # the step whose canvas holds the previous chunk's rows (in place)
         start = 0
         bar = self._bar(total)
         while start < total:
-            if in_place:
-                if n > self.batch_size:  # batch_size shrank below N: start again in blocks
-                    bar.close()
-                    return self.run(x, None if argmax else targets, plan)
-                size = rounds_chunk(n, groups, self.batch_size)
-                tail = _tail(total, size)  # (whole rounds too: total and size are multiples of n)
-            else:
-                size, tail = chunk_sizes(total, self.batch_size)
+            size, tail = chunk_sizes(total, self.batch_size)
             chunk = tail if tail is not None and total - start <= tail else size
             layout = _layout(n, groups, points, chunk, plan, aligned=size % (n * points) == 0)
             # The image of each slot: computed here once, used by the step (factor) and below.
             ids, start_t, ids_t = self._chunk_constants(layout, start, n, groups, points)
             try:  # tracing can run out of memory too (eager model code)
-                step = self._step(plan, tuple(x.shape[1:]), argmax, tensors, layout, in_place)
-                previous = self._constant(start - layout.chunk if step is held else -1)
-                out = step(x, targets, start_t, previous, counts, ids_t, tensors)
+                step = self._step(plan, tuple(x.shape[1:]), argmax, tensors, layout)
+                out = step(x, targets, start_t, counts, ids_t, tensors)
             except tf.errors.ResourceExhaustedError as error:
                 self._shrink(error)
                 continue
-            held = step
             end = min(start + layout.chunk, total)
             if layout.mode == "groups":
                 carry = self._fold_groups(
@@ -341,22 +296,18 @@ class GradientEngine:
 
         return tqdm(total=total, unit="grad", leave=False, desc="tfattr")
 
-    def _step(self, plan: Plan, image_shape, argmax: bool, tensors: dict, layout, in_place):
-        key = (plan.key, image_shape, layout, argmax, self.jit_compile, in_place)
+    def _step(self, plan: Plan, image_shape, argmax: bool, tensors: dict, layout):
+        key = (self.adapter.key(), plan.key, image_shape, layout, argmax, self.jit_compile)
         step = self._steps.get(key)
         if step is None:
-            step = self._compile_step(plan, image_shape, argmax, tensors, layout, in_place)
+            step = self._compile_step(plan, image_shape, argmax, tensors, layout)
             self._steps[key] = step
         return step
 
-    def _compile_step(self, plan: Plan, image_shape, argmax, tensors, layout, in_place) -> Callable:
+    def _compile_step(self, plan: Plan, image_shape, argmax, tensors, layout) -> Callable:
         adapter = self.adapter
-        # The rows of the last chunk, edited into the next one's (Plan.edit_rows).
-        canvas = None
-        if in_place:
-            canvas = tf.Variable(tf.zeros((layout.chunk, *image_shape)), trainable=False)
 
-        def step(x, targets, start, previous, counts, slot_image, tensors):
+        def step(x, targets, start, counts, slot_image, tensors):
             self.trace_count += 1  # Python side effect: runs once per trace
             index = _ChunkIndex(layout, x, start, counts)
             rows = index.rows
@@ -372,21 +323,7 @@ class GradientEngine:
                 row_targets = targets
             else:
                 row_targets = tf.gather(targets, rows.image)
-            if canvas is None:
-                points, coef = plan.make_rows(x_rows, rows, tensors)
-            else:
-
-                def build():  # first chunk of a run: the canvas holds nothing usable
-                    points, coef = plan.make_rows(x_rows, rows, tensors)
-                    canvas.assign(points)
-                    return coef
-
-                def edit():
-                    before = _ChunkIndex(layout, x, previous, counts).rows
-                    return plan.edit_rows(canvas, rows, before, tensors)
-
-                coef = tf.cond(previous < 0, build, edit)
-                points = canvas.read_value()
+            points, coef = plan.make_rows(x_rows, rows, tensors)
             weights = None  # per-row scalars, applied inside the reduction
             zeroed = False  # whether padding rows' values are zero
             if plan.attribute is not None:
@@ -427,7 +364,6 @@ class GradientEngine:
             tf.TensorSpec((None, *image_shape), tf.float32),
             tf.TensorSpec((None,), tf.int32),
             tf.TensorSpec((), tf.int32),
-            tf.TensorSpec((), tf.int32),
             tf.TensorSpec((2,), tf.int32),
             tf.TensorSpec((layout.slots,), tf.int32),
             {k: _relaxed_spec(v) for k, v in tensors.items()},
@@ -437,7 +373,7 @@ class GradientEngine:
         function = tf.function(
             step, input_signature=signature, jit_compile=self.jit_compile, autograph=False
         )
-        return _FlatCall(function.get_concrete_function())
+        return function.get_concrete_function()
 
     # ---------------------------------------------------------------------------------------
     def scores(self, x: tf.Tensor) -> tf.Tensor:
@@ -465,46 +401,48 @@ class GradientEngine:
         return tf.gather(self.scores(x), targets, axis=1, batch_dims=1)
 
     def _forward(self, image_shape: tuple, chunk: int) -> Callable:
-        key = (image_shape, chunk, self.jit_compile)
+        key = (self.adapter.key(), "forward", image_shape, chunk, self.jit_compile)
         if key not in self._forwards:
 
             def forward(x):
                 self.trace_count += 1
                 return self.adapter(x)
 
-            self._forwards[key] = _FlatCall(
-                tf.function(
-                    forward,
-                    input_signature=[tf.TensorSpec((chunk, *image_shape), tf.float32)],
-                    jit_compile=self.jit_compile,
-                    autograph=False,
-                ).get_concrete_function()
-            )
+            self._forwards[key] = tf.function(
+                forward,
+                input_signature=[tf.TensorSpec((chunk, *image_shape), tf.float32)],
+                jit_compile=self.jit_compile,
+                autograph=False,
+            ).get_concrete_function()
         return self._forwards[key]
 
 
-class _FlatCall:
-    """A compiled step, called with its arguments flattened in advance.
+_SHARED_MODELS = 16  # models whose compiled steps are kept (a step holds the model's variables)
+_shared: OrderedDict[int, tuple[Callable, tuple[dict, dict]]] = OrderedDict()
+_shared_lock = threading.Lock()
 
-    ``ConcreteFunction.__call__`` first binds the arguments to the structured signature
-    (~0.1 ms per call, more than a whole step of a small job spends outside its kernels); the
-    engine's arguments always have the traced structure, so they go straight to the flat call,
-    as ``__call__`` itself does after binding. That entry point (``_call_flat``) is TensorFlow's
-    own, not public API: where a TensorFlow version lacks it, or the flattened arguments do not
-    match the function's inputs, the public call is used.
+
+def shared_steps(model) -> tuple[dict, dict]:
+    """The compiled steps and forward passes of every engine on ``model``, so that a second explainer with the same
+    settings compiles nothing new (a notebook building an explainer per cell traces once).
+
+    Keyed by the model's identity, checked through a weak reference (nothing is stored on the
+    user's object); the most recently used models are kept, older ones dropped.
     """
-
-    def __init__(self, concrete):
-        self.concrete = concrete
-        self.graph = concrete.graph
-        self._flat = getattr(concrete, "_call_flat", None)
-        self._inputs = len(concrete.inputs) - len(concrete.captured_inputs)
-
-    def __call__(self, *args):
-        flat = tf.nest.flatten(args)
-        if self._flat is None or len(flat) != self._inputs:
-            return self.concrete(*args)
-        return self._flat(flat, self.concrete.captured_inputs)
+    with _shared_lock:
+        entry = _shared.get(id(model))
+        if entry is not None and entry[0]() is model:
+            _shared.move_to_end(id(model))
+            return entry[1]
+        try:
+            ref = weakref.ref(model)
+        except TypeError:  # not weak-referenceable: steps are the engine's own
+            return {}, {}
+        steps: tuple[dict, dict] = ({}, {})
+        _shared[id(model)] = (ref, steps)
+        while len(_shared) > _SHARED_MODELS:
+            _shared.popitem(last=False)
+        return steps
 
 
 def fused(fn: Callable) -> Callable:
@@ -600,17 +538,6 @@ def _tail(total: int, size: int) -> int | None:
     than 3 rows and 1 % of the work; None otherwise."""
     rest = total % size
     return rest if rest and size - rest > max(3, total // 100) else None
-
-
-def rounds_chunk(n: int, groups: int, batch_size: int) -> int:
-    """Rows per chunk for in-place plans (one point per group, numbered group-major): whole
-    rounds of the ``n`` images' groups, at most ``batch_size`` rows (``n <= batch_size``),
-    balanced so the last chunk is nearly full: 8 images x 170 groups at 40 rows: 5 rounds.
-    (Where it is not, e.g. 50 groups at 50 rows: 9 chunks of 6 rounds, the run gives the last
-    chunk its own smaller step, built anew: 8 x 6 + 2 rounds instead of 54.)"""
-    most = batch_size // n
-    chunks = -(-groups // most)
-    return -(-groups // chunks) * n
 
 
 def _step_size(rows: int) -> int:

@@ -63,13 +63,14 @@ class Explainer(abc.ABC):
             jit_compile=jit_compile,
             progress=progress,
         )
-        self.options = self._merge(self.defaults, options)
+        self.options = self.merge_options(self.defaults, options)
 
     @property
     def model(self):
         return self.adapter.model
 
-    def _merge(self, base: dict, overrides: dict) -> dict:
+    def merge_options(self, base: dict, overrides: dict) -> dict:
+        """``base`` options updated with ``overrides``, checked (unknown names, bad values)."""
         unknown = sorted(set(overrides) - set(self.defaults))
         if unknown:
             raise TypeError(
@@ -96,7 +97,7 @@ class Explainer(abc.ABC):
             A float32 tensor of the input's shape (CAM methods: ``(N, H, W)``), or a tuple when
             the method returns more (e.g. ``(attributions, convergence_delta)``).
         """
-        opts = self._merge(self.options, options)
+        opts = self.merge_options(self.options, options)
         x, single = as_images(inputs, self.adapter)
         if self.spec is not None and _has_names(target):
             target = (

@@ -158,8 +158,9 @@ class GuidedGradCAM(GradCAM):
         from tfattr.methods.guided_backprop import GuidedBackprop
 
         super().__init__(model, **kwargs)
-        self.guided = GuidedBackprop(self.adapter)
-        self.guided.engine = self.engine  # one engine: shared batch size, compiled-step cache
+        self.guided = GuidedBackprop(
+            self.adapter, batch_size=self.engine.batch_size, jit_compile=self.engine.jit_compile
+        )
 
     def attribute(self, x, targets, options):
         if targets is None:

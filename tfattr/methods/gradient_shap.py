@@ -73,3 +73,7 @@ class GradientShap(GradientExplainer):
                 **baselines.tensors,
             },
         )
+
+
+# Expected Gradients (Erion et al. 2021) is GradientShap with a background stack as baselines.
+ExpectedGradients = GradientShap

@@ -124,7 +124,7 @@ class LRP(GradientExplainer):
         Returns:
             ``{layer name: (N,) sums}`` in backward order, plus ``"output"``: the target scores.
         """
-        opts = self._merge(self.options, options)
+        opts = self.merge_options(self.options, options)
         x, _ = as_images(inputs, self.adapter)
         targets = as_targets(target, int(x.shape[0]), self.adapter.num_classes(x.shape[1:]))
         if targets is None:

@@ -73,14 +73,14 @@ class NoiseTunnel(Explainer):
             )
         self.explainer = explainer
         self.adapter, self.engine, self.spec = explainer.adapter, explainer.engine, explainer.spec
-        self.options = self._merge(self.defaults, options)
+        self.options = self.merge_options(self.defaults, options)
 
-    def _merge(self, base, overrides):
+    def merge_options(self, base, overrides):
         own = {k: v for k, v in overrides.items() if k in self.defaults}
         inner = {k: v for k, v in overrides.items() if k not in self.defaults}
-        merged = super()._merge(base, own)
+        merged = super().merge_options(base, own)
         if inner:
-            self.explainer._merge(self.explainer.options, inner)  # validates
+            self.explainer.merge_options(self.explainer.options, inner)  # validates
         return {**merged, **inner}
 
     def check_options(self, options):
@@ -98,7 +98,7 @@ class NoiseTunnel(Explainer):
 
     def attribute(self, x, targets, options):
         inner_options = {k: v for k, v in options.items() if k not in self.defaults}
-        inner_options = self.explainer._merge(self.explainer.options, inner_options)
+        inner_options = self.explainer.merge_options(self.explainer.options, inner_options)
         if inner_options.get("return_convergence_delta"):
             raise ValueError(
                 "return_convergence_delta: not available through NoiseTunnel; call the wrapped "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -86,9 +85,7 @@ class Occlusion(GradientExplainer):
         ``positions`` (last): each row's value is its target score, one-hot at its position, so
         the engine returns the ``(N, positions + 1)`` grid of scores, the clean score last. The
         clean forward thus runs in the same compiled chunks as the windows instead of a pass of
-        its own. Rows are numbered position-major, so a chunk holds a few consecutive positions
-        of every image: on CPU the engine keeps the rows and each chunk only puts back the
-        pixels of the previous windows and hides the next ones (``edit_rows``)."""
+        its own."""
         image_shape = tuple(x.shape[1:])
         window, stride, counts, _ = self.geometry(image_shape, options)
         axes = len(window)
@@ -116,61 +113,8 @@ class Occlusion(GradientExplainer):
                 inside = inside & tf.reshape(hit, shape)
             return tf.where(inside, baseline[None], tf.gather(images, image))
 
-        # A window's patch: its full size, moved inside the image where the window is cut off
-        # at the border (dynamic slices clamp their start), with all channels for 2-D windows.
-        dims, rest = image_shape[:axes], [0] * (len(image_shape) - axes)
-        patch = (*window, *image_shape[axes:])
-
-        def cut(image, at):  # the patch at ``at`` (gathers: a dynamic start, compiled once)
-            for axis, (start, w) in enumerate(zip(at, window, strict=True)):
-                image = tf.gather(image, start + tf.range(w), axis=axis)
-            return image[None]
-
-        def inside(starts):  # the start of each window's patch (moved in at the border)
-            return [tf.minimum(s, d - w) for s, d, w in zip(starts, dims, window, strict=True)]
-
-        @fused
-        def edit(canvas, images, image, position, before_image, before, baseline):
-            new, old = corners(position), corners(before)
-            offsets = [  # of a patch's elements along each window axis
-                tf.reshape(tf.range(w), [-1 if a == axis else 1 for a in range(len(patch))])
-                for axis, w in enumerate(window)
-            ]
-
-            def move(slot, rows):  # one slot's row: put back the old window, hide the new one
-                at = inside([o[slot] for o in old])
-                rows = keras.ops.slice_update(
-                    rows, [slot, *at, *rest], cut(images[before_image[slot]], at)
-                )
-                starts = [s[slot] for s in new]
-                at = inside(starts)
-                hidden = position[slot] < positions
-                for offset, s, a in zip(offsets, starts, at, strict=True):
-                    hidden = hidden & (a + offset >= s)  # a cut-off window: only its inside
-                pixels = tf.where(hidden, cut(baseline, at), cut(images[image[slot]], at))
-                return slot + 1, keras.ops.slice_update(rows, [slot, *at, *rest], pixels)
-
-            # A loop, not one op per slot: compile time must not grow with the batch size.
-            # (slice_update is XLA's dynamic-update-slice: in place on the canvas.)
-            _, rows = tf.while_loop(
-                lambda slot, rows: slot < tf.size(position), move, (0, canvas.read_value())
-            )
-            canvas.assign(rows)
-
         def make_rows(x_rows, rows, tensors):
             return occlude(rows.images, rows.image, rows.group, tensors["baseline"]), rows.group
-
-        def edit_rows(canvas, rows, before, tensors):
-            edit(
-                canvas,
-                rows.images,
-                rows.image,
-                rows.group,
-                before.image,
-                before.group,
-                tensors["baseline"],
-            )
-            return rows.group
 
         def attribute(points, targets, position, adapter):
             score = tf.gather(adapter(points), targets, axis=1, batch_dims=1)
@@ -181,7 +125,6 @@ class Occlusion(GradientExplainer):
             groups=positions + 1,
             order="group",
             make_rows=make_rows,
-            edit_rows=edit_rows,
             key=("occlusion", window, stride, image_shape),
             tensors={"baseline": tf.constant(baseline)},
             attribute=attribute,
