@@ -102,13 +102,13 @@ def time_rounds(
     """
     for run in runs.values():  # compile and warm up
         run()
-    fastest = min(_seconds(run, 1) for run in runs.values())
+    fastest = min(seconds(run, 1) for run in runs.values())
     calls = max(1, math.ceil(min_sample / max(fastest, 1e-6)))
     times: dict[str, list[float]] = {name: [] for name in runs}
     names = list(runs)
     for round_ in range(repeats):
         for name in names if round_ % 2 == 0 else reversed(names):
-            times[name].append(_seconds(runs[name], calls) / calls)
+            times[name].append(seconds(runs[name], calls) / calls)
     return times
 
 
@@ -135,7 +135,7 @@ def paired_ratio(times: dict[str, list[float]], name: str, reference: str) -> di
     }
 
 
-def _seconds(run: Callable[[], object], calls: int) -> float:
+def seconds(run: Callable[[], object], calls: int) -> float:
     start = time.perf_counter()
     for _ in range(calls):
         run()

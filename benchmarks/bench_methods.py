@@ -5,6 +5,7 @@
     python benchmarks/bench_methods.py --methods ig,gradcam --repeats 9
     python benchmarks/bench_methods.py --checks                 # + host syncs and peak memory
     python benchmarks/bench_methods.py --json out.json          # also write the rows as JSON
+    python benchmarks/bench_methods.py --new-explainer          # first call of a second explainer
     python benchmarks/bench_methods.py summarize a.json b.json  # pool the rounds of several runs
 
 Floors (same points, same chunk size, prepared in advance as device tensors; see _common.py;
@@ -15,6 +16,10 @@ tfattr gets the images and targets as device tensors too):
 - Grad-CAM: one forward + backward down to the CAM layer per image;
 - DeepLift: one forward + backward over input and baseline rows together;
 - Saliency: one forward + backward per image.
+
+``--new-explainer`` times, per method, the first call of a new explainer with the same settings
+on a model another explainer has already explained (compiled steps are shared per model, so it
+should cost no more than a steady-state call), against the floor.
 
 ``--checks`` adds, per method, the number of device-to-host reads (``SyncCounter``) at a small
 and a large amount of work (a loop without host round-trips reads the same number of times
@@ -189,6 +194,8 @@ def run(args) -> list[dict]:
     x = _common.images(args.images, args.size, args.model)
     targets = np.argmax(model.predict(x, verbose=0), axis=-1).astype(np.int32)
     rows = []
+    if args.new_explainer:
+        return new_explainer_rows(model, x, targets, args)
     for case in build_cases(model, args.model, x, targets, args):
         row = {"method": case.name, "work": case.work}
         if args.repeats:  # --repeats 0: only the checks
@@ -201,6 +208,32 @@ def run(args) -> list[dict]:
             )
         if args.checks:
             row["checks"] = checks(case, len(x))
+        rows.append(row)
+        _print_row(row)
+    return rows
+
+
+def new_explainer_rows(model, x, targets, args) -> list[dict]:
+    """Per round: a new set of explainers (same settings) makes its first call on the model the
+    previous round's explainers already explained; timed against the floor."""
+    warm = build_cases(model, args.model, x, targets, args)
+    for case in warm:
+        case.floor(), case.tfattr()
+    times = {case.name: {"floor": [], "tfattr": []} for case in warm}
+    for _ in range(args.repeats):
+        for case in build_cases(model, args.model, x, targets, args):
+            times[case.name]["floor"].append(_common.seconds(case.floor, 1))
+            times[case.name]["tfattr"].append(_common.seconds(case.tfattr, 1))
+    rows = []
+    for name, t in times.items():
+        row = {
+            "method": name + " (new explainer)",
+            "work": "first call",
+            "floor_s": statistics.median(t["floor"]),
+            "tfattr_s": statistics.median(t["tfattr"]),
+            **_common.paired_ratio(t, "tfattr", "floor"),
+            "rounds": t,
+        }
         rows.append(row)
         _print_row(row)
     return rows
@@ -241,6 +274,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=5, help="0: no timing (with --checks)")
     p.add_argument("--methods", type=lambda s: tuple(s.split(",")), default=METHODS)
     p.add_argument("--checks", action="store_true", help="count host syncs, peak memory")
+    p.add_argument(
+        "--new-explainer", action="store_true", help="first calls of new explainers (same settings)"
+    )
     p.add_argument("--json", help="write the rows (and the machine) to this file")
     return p
 

@@ -203,3 +203,16 @@ def test_activation_twin_leaves_the_layer_untouched(x):
     assert dict(vars(layer)) == before
     layer.kernel.assign(layer.kernel * 2)  # the twin reads the live weights
     np.testing.assert_allclose(linear(v), v @ layer.kernel + layer.bias, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["tf_keras", "sequential", "nested"])
+def test_layer_methods_on_every_rebuildable_kind(kind, x):
+    model = toy_models.cnn(kind)
+    reference = toy_models.cnn("functional")
+    for factory in (EXPLAINERS["gradcam_default"], EXPLAINERS["guided_backprop"]):
+        np.testing.assert_allclose(
+            factory(model).explain(x, target=[0, 1, 2]),
+            factory(reference).explain(x, target=[0, 1, 2]),
+            atol=1e-5,
+        )
+    assert overrides.mirror(model) is not None

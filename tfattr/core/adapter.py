@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from tfattr.core import model_cache
 from tfattr.core import overrides as _overrides
 from tfattr.core.overrides import Override, with_activation
 from tfattr.errors import ModelError
@@ -71,11 +72,15 @@ def output_layer(model, output_index: int | None = None):
     Returns None when the model has no inspectable graph (subclassed models).
     """
     outputs = getattr(model, "outputs", None)
-    if outputs and getattr(model, "layers", None):
-        tensor = outputs[output_index or 0] if len(outputs) > 1 else outputs[0]
-        layer = _producer(model, tensor)
-    elif getattr(model, "layers", None) and type(model).__name__ == "Sequential":
+    if not getattr(model, "layers", None):
+        return None
+    if type(model).__name__ == "Sequential":
         layer = model.layers[-1]
+    elif outputs:
+        tensor = outputs[output_index or 0] if len(outputs) > 1 else outputs[0]
+        # A nested model's ``output`` is its own graph's, not its call's in this model: the
+        # layers are in graph order, so the last one produces a single output.
+        layer = _producer(model, tensor) or (model.layers[-1] if len(outputs) == 1 else None)
     else:
         return None
     if layer is not None and hasattr(layer, "layers") and layer is not model:
@@ -134,7 +139,6 @@ class ModelAdapter:
         self.overrides: dict[Any, Override] = {}
         if self._final_softmax is not None and output == "logits":
             self.overrides[self._final_softmax] = softmax_override(self._final_softmax)
-        self._probed: dict[tuple, int] = {}
 
     # ----------------------------------------------------------------------------------------
     @property
@@ -238,14 +242,16 @@ class ModelAdapter:
         return (self.output, self.output_index, overrides)
 
     def num_classes(self, image_shape: tuple) -> int:
-        """Number of classes, from one probing forward pass per input shape (cached)."""
-        key = tuple(image_shape)
-        if key not in self._probed:
-            scores = self(tf.zeros((1, *key), tf.float32) + 0.5)
-            self._probed[key] = int(scores.shape[-1])
+        """Number of classes, from one probing forward pass per input shape (cached per model
+        and adapter configuration)."""
+        probed = model_cache.for_model(self.model, "classes")
+        key = (self.key(), tuple(image_shape))
+        if key not in probed:
+            scores = self(tf.zeros((1, *image_shape), tf.float32) + 0.5)
             if self.output == "logits" and not self.softmax_removed:
                 self._warn_if_probabilities(scores.numpy())
-        return self._probed[key]
+            probed[key] = int(scores.shape[-1])
+        return probed[key]
 
     def _warn_if_probabilities(self, scores: np.ndarray) -> None:
         looks_like_probabilities = (

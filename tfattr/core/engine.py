@@ -30,16 +30,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sys
-import threading
 import warnings
-import weakref
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
+from tfattr.core import model_cache
 from tfattr.core.adapter import ModelAdapter
 
 log = logging.getLogger("tfattr")
@@ -168,6 +166,8 @@ class GradientEngine:
             warning, when the device runs out of memory.
         jit_compile: compile the step with XLA.
         progress: show a progress bar (None: only for long jobs on a terminal).
+        owner: who runs the plans (an explainer class); part of the compiled steps' key, which
+            engines on the same model share.
     """
 
     def __init__(
@@ -176,13 +176,16 @@ class GradientEngine:
         batch_size: int = 32,
         jit_compile: bool = False,
         progress: bool | None = None,
+        owner: str = "",
     ):
         self.adapter = adapter
+        self.owner = owner
         self.batch_size = int(batch_size)
         self.jit_compile = bool(jit_compile)
         self.progress = progress
         self.trace_count = 0
-        self._steps, self._forwards = shared_steps(adapter.model)
+        self._steps = model_cache.for_model(adapter.model, "steps")
+        self._forwards = model_cache.for_model(adapter.model, "forwards")
         self._constants: dict = {}
         self._warned_oom = False
 
@@ -242,7 +245,7 @@ class GradientEngine:
 
     def _constant(self, value) -> tf.Tensor:
         """An int32 tensor of ``value`` (an int or a tuple), made once per engine: a call
-        repeats the same few (chunk starts, slot images) and each new tensor costs ~5 us."""
+        repeats the same few (chunk starts, slot images); a new host tensor per chunk is not free."""
         tensor = self._constants.get(value)
         if tensor is None:
             if len(self._constants) >= 4096:
@@ -297,7 +300,12 @@ class GradientEngine:
         return tqdm(total=total, unit="grad", leave=False, desc="tfattr")
 
     def _step(self, plan: Plan, image_shape, argmax: bool, tensors: dict, layout):
-        key = (self.adapter.key(), plan.key, image_shape, layout, argmax, self.jit_compile)
+        specs = tuple((name, _relaxed_spec(value)) for name, value in sorted(tensors.items()))
+        structure = (plan.statistics, plan.order, plan.argmax_targets) + tuple(
+            f is not None for f in (plan.transform, plan.factor, plan.attribute)
+        )
+        key = (self.owner, self.adapter.key(), plan.key, structure, specs, image_shape, layout)
+        key += (argmax, self.jit_compile)
         step = self._steps.get(key)
         if step is None:
             step = self._compile_step(plan, image_shape, argmax, tensors, layout)
@@ -417,40 +425,11 @@ class GradientEngine:
         return self._forwards[key]
 
 
-_SHARED_MODELS = 16  # models whose compiled steps are kept (a step holds the model's variables)
-_shared: OrderedDict[int, tuple[Callable, tuple[dict, dict]]] = OrderedDict()
-_shared_lock = threading.Lock()
-
-
-def shared_steps(model) -> tuple[dict, dict]:
-    """The compiled steps and forward passes of every engine on ``model``, so that a second explainer with the same
-    settings compiles nothing new (a notebook building an explainer per cell traces once).
-
-    Keyed by the model's identity, checked through a weak reference (nothing is stored on the
-    user's object); the most recently used models are kept, older ones dropped.
-    """
-    with _shared_lock:
-        entry = _shared.get(id(model))
-        if entry is not None and entry[0]() is model:
-            _shared.move_to_end(id(model))
-            return entry[1]
-        try:
-            ref = weakref.ref(model)
-        except TypeError:  # not weak-referenceable: steps are the engine's own
-            return {}, {}
-        steps: tuple[dict, dict] = ({}, {})
-        _shared[id(model)] = (ref, steps)
-        while len(_shared) > _SHARED_MODELS:
-            _shared.popitem(last=False)
-        return steps
-
-
 def fused(fn: Callable) -> Callable:
     """``fn`` compiled with XLA, for building rows inside ``make_rows``.
 
     Building a chunk's points is elementwise work (gather the image, mask, add noise,
-    interpolate) that TF's default kernels run as one pass per op, some of them slowly (a
-    broadcasting ``tf.where`` is ~10x slower than a copy); XLA fuses it into one pass.
+    interpolate) that TF's default kernels run as one pass per op; XLA fuses it into one pass.
     """
     return tf.function(fn, jit_compile=True, autograph=False)
 
@@ -490,9 +469,7 @@ class _ChunkIndex:
 
         Chunks of whole rounds of the images (group-major, aligned) whose padding rows hold
         zeros and no weights are left (``zeroed``) are summed over their rounds; otherwise one
-        product with a one-hot matrix (padding rows have no slot). For the 8 image slots of a
-        SmoothGrad chunk the sum is ~2.5x faster on the CPU; for the 2-3 contiguous slots of an
-        image-major chunk the product is as fast as sums of slices (measured: 0.9 vs 1.9 ms).
+        product with a one-hot matrix (padding rows have no slot).
         """
         slots, layout = self.layout.slots, self.layout
         if zeroed and weights is None and layout.rounds:
@@ -644,8 +621,8 @@ class _Sums:
             return
         ids = np.concatenate([i for i, _ in waiting])
         updates = waiting[0][1] if len(waiting) == 1 else tf.concat([u for _, u in waiting], 0)
-        if np.array_equal(ids, np.arange(self.n)):  # every image in order: a dense add, ~3x
-            self.totals[name].assign_add(updates)  # faster than the scatter (e.g. SmoothGrad)
+        if np.array_equal(ids, np.arange(self.n)):  # every image in order: a dense add
+            self.totals[name].assign_add(updates)
         else:
             self.totals[name].scatter_add(tf.IndexedSlices(updates, tf.constant(ids)))
 

@@ -62,6 +62,7 @@ class Explainer(abc.ABC):
             batch_size=check_positive_int(batch_size, "batch_size"),
             jit_compile=jit_compile,
             progress=progress,
+            owner=type(self).__qualname__,
         )
         self.options = self.merge_options(self.defaults, options)
 

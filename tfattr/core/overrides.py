@@ -23,6 +23,7 @@ forward pass through it may see the override. Only subclassed models take this p
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import threading
 import weakref
@@ -79,11 +80,24 @@ def _proxy_class(module):
             def __init__(self, layer):
                 super().__init__(name=layer.name, dtype=layer.dtype_policy)
                 self.layer = layer
+                # Keyword arguments the layer's own call takes (None: any), for overrides that
+                # call it directly (Keras adds e.g. ``training`` for the proxy's **kwargs).
+                parameters = inspect.signature(layer.call).parameters.values()
+                self.keywords = (
+                    None
+                    if any(p.kind is p.VAR_KEYWORD for p in parameters)
+                    else {p.name for p in parameters}
+                )
+
+            def compute_output_spec(self, *args, **kwargs):
+                return self.layer.compute_output_spec(*args, **kwargs)
 
             def call(self, *args, **kwargs):
                 override = _active().get(self.layer)
                 if override is None:
                     return self.layer(*args, **kwargs)
+                if self.keywords is not None:
+                    kwargs = {k: v for k, v in kwargs.items() if k in self.keywords}
                 return override(self.layer.call)(*args, **kwargs)
 
         _PROXY_CLASSES[module.__name__] = LayerProxy
