@@ -1,0 +1,197 @@
+"""FullGrad (Srinivas & Fleuret 2019): input-gradients and the bias-gradients of every layer."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from tfattr.core import layers
+from tfattr.core.engine import Plan
+from tfattr.core.explainer import GradientExplainer
+from tfattr.core.inputs import as_images, as_targets, check_choice
+from tfattr.errors import ModelError
+from tfattr.methods.gradcam import INTERPOLATIONS, resize_maps
+
+BATCH_NORMS = ("BatchNormalization", "SyncBatchNormalization")
+
+
+def effective_bias(layer):
+    """A function returning the bias a layer adds to its output's last axis, or None.
+
+    Conv and Dense layers: their ``bias``. Batch normalisation (affine at inference):
+    ``beta - moving_mean * gamma / sqrt(moving_variance + epsilon)``.
+    """
+    if type(layer).__name__ in BATCH_NORMS:
+
+        def batch_norm_bias():
+            mean = tf.convert_to_tensor(layer.moving_mean)
+            scale = tf.math.rsqrt(tf.convert_to_tensor(layer.moving_variance) + layer.epsilon)
+            if getattr(layer, "gamma", None) is not None:
+                scale = scale * tf.convert_to_tensor(layer.gamma)
+            beta = layer.beta if getattr(layer, "beta", None) is not None else 0.0
+            return beta - mean * scale
+
+        return batch_norm_bias
+    if getattr(layer, "use_bias", False) and getattr(layer, "bias", None) is not None:
+        return lambda: tf.convert_to_tensor(layer.bias)
+    return None
+
+
+def bias_axis(layer) -> int:
+    """The output axis a layer's bias runs along (batch normalisation's ``axis``, else -1)."""
+    axis = getattr(layer, "axis", -1) if type(layer).__name__ in BATCH_NORMS else -1
+    return int(axis[0] if isinstance(axis, list | tuple) else axis)
+
+
+def bias_layers(adapter) -> list[tuple[str, object, object, bool]]:
+    """``(path, layer, bias function, relu)`` of every layer with a bias, in model order.
+
+    ``relu``: the layer applies a fused ReLU, so the gradient w.r.t. its pre-activation output
+    is the gradient w.r.t. its output where the output is positive.
+
+    Raises:
+        ModelError: a layer with a bias also applies a fused activation other than ReLU (its
+            pre-activation output, where the bias is added, is not visible from outside).
+    """
+    found = []
+    for path, layer in layers.walk(adapter.model):
+        if layers.is_container(layer) or layer in adapter.overrides:
+            continue
+        bias = effective_bias(layer)
+        if bias is None:
+            continue
+        batch_norm = type(layer).__name__ in BATCH_NORMS
+        activation = None if batch_norm else layers.activation_name(layer)
+        if activation not in (None, "relu"):
+            raise ModelError(
+                f"FullGrad: layer {path!r} adds a bias and then a fused {activation!r} "
+                f"activation, whose input FullGrad cannot see. Build the model with the "
+                f"activation as a separate layer (activation=None, then keras.layers.Activation)."
+            )
+        found.append((path, layer, bias, activation == "relu"))
+    return found
+
+
+def full_gradients(adapter, points, targets, biased):
+    """The full-gradient decomposition of each row's target score.
+
+    Returns:
+        ``(input_term, bias_terms)``: ``dF/dx * x`` ``(B, H, W, C)``, and per call of each
+        layer with a bias ``(path, dF/dz * b)`` with ``z`` the layer's output before its
+        activation (shape of the output: ``(B, h, w, K)`` for conv layers, ``(B, K)`` for dense
+        ones). For a piecewise-linear network (ReLU, max pooling) all of whose biases are in
+        these layers, the sum of every term equals the target score (completeness).
+    """
+    stores = [[] for _ in biased]
+    with tf.GradientTape() as tape:
+        tape.watch(points)
+        overrides = {
+            layer: layers.capture(store, tape)
+            for (_, layer, _, _), store in zip(biased, stores, strict=True)
+        }
+        scores = adapter(points, overrides=overrides)
+        if targets is None:
+            targets = tf.argmax(scores, axis=-1, output_type=tf.int32)
+        picked = tf.gather(scores, targets, axis=1, batch_dims=1)
+    outputs = [out for store in stores for out in store]
+    grads = tape.gradient(picked, [points, *outputs])
+    input_term = grads[0] * points
+    bias_terms, index = [], 1
+    for (path, layer, bias, relu), store in zip(biased, stores, strict=True):
+        for out in store:
+            grad = grads[index] if grads[index] is not None else tf.zeros_like(out)
+            index += 1
+            if relu:
+                grad = grad * tf.cast(out > 0, grad.dtype)
+            shape = [1] * out.shape.rank
+            shape[bias_axis(layer)] = -1
+            bias_terms.append((path, grad * tf.reshape(tf.cast(bias(), grad.dtype), shape)))
+    return input_term, bias_terms
+
+
+def _post_process(term: tf.Tensor) -> tf.Tensor:
+    """The paper's psi: absolute value, rescaled to [0, 1] per image over all its elements."""
+    term = tf.abs(term)
+    axes = list(range(1, term.shape.rank))
+    term = term - tf.reduce_min(term, axis=axes, keepdims=True)
+    return term / (tf.reduce_max(term, axis=axes, keepdims=True) + 1e-6)
+
+
+class FullGrad(GradientExplainer):
+    """``psi(dF/dx * x) + sum over conv layers of psi(dF/dz * b)``, summed over channels.
+
+    The full-gradient decomposition splits the target score of a ReLU network exactly into the
+    input-gradient term ``dF/dx * x`` and one bias-gradient term ``dF/dz * b`` per layer with a
+    bias ``b`` (``z`` is the layer's output before its activation; batch normalisation counts
+    with its inference-time bias ``beta - mean * gamma / sqrt(var + eps)``). The saliency map
+    applies ``psi`` (absolute value, then rescaled to [0, 1] per image over all channels and
+    positions, as the authors' code) to the input term and to every spatial bias term, resizes
+    the latter to the input size and sums everything over channels. Dense layers' bias terms
+    have no position and enter only the decomposition (:meth:`decompose`). pytorch-grad-cam
+    rescales each channel separately instead; the paper's rescaling is kept here.
+
+    There is no ``layer`` option: every layer with a bias is used. The model must expose its
+    layers; a layer with a bias and a fused activation other than ReLU is refused (its
+    pre-activation output is not visible).
+
+    Args:
+        interpolation: ``tf.image.resize`` method used to bring the bias maps to the input size
+            (default ``bilinear``; the authors' code uses bilinear with aligned corners).
+
+    Returns from ``explain``: ``(N, H, W)`` float32 maps at the input resolution.
+
+    Example:
+        >>> saliency = tfattr.FullGrad(model).explain(images, target=281)
+        >>> input_term, bias_terms = tfattr.FullGrad(model).decompose(images, target=281)
+
+    Reference: Srinivas & Fleuret, "Full-Gradient Representation for Neural Network
+    Visualization", NeurIPS 2019.
+    """
+
+    defaults = {"interpolation": "bilinear"}
+
+    def check_options(self, options):
+        layers.require_layers(self.adapter, type(self).__name__)
+        check_choice(options["interpolation"], "interpolation", INTERPOLATIONS)
+
+    def plan(self, x, options):
+        biased = bias_layers(self.adapter)
+        size, method = tuple(x.shape[1:3]), options["interpolation"]
+
+        def attribute(points, targets, coef, adapter):
+            input_term, bias_terms = full_gradients(adapter, points, targets, biased)
+            cam = tf.reduce_sum(_post_process(input_term), axis=-1)
+            for _, term in bias_terms:
+                if term.shape.rank == 4:
+                    spatial = tf.reduce_sum(_post_process(term), axis=-1)
+                    cam = cam + resize_maps(spatial, size, method)
+            return cam
+
+        return Plan(
+            points=1,
+            make_rows=lambda x_rows, rows, tensors: (x_rows, None),
+            key=("FullGrad", method, tuple(id(layer) for _, layer, _, _ in biased)),
+            attribute=attribute,
+            argmax_targets=True,
+        )
+
+    def decompose(self, inputs, target=None):
+        """The full-gradient decomposition, before any post-processing.
+
+        Args:
+            inputs: one image or a batch, as for :meth:`explain`.
+            target: as for :meth:`explain` (None: each image's top class).
+
+        Returns:
+            ``(input_term, bias_terms)``: ``dF/dx * x`` (the input's shape) and a list of
+            ``(layer path, dF/dz * b)`` per call of each layer with a bias. For a ReLU network
+            all of whose biases are in those layers, ``sum(input_term) + sum of every bias
+            term`` equals the target score ``F(x)``, per image.
+        """
+        x, single = as_images(inputs, self.adapter)
+        targets = as_targets(target, int(x.shape[0]), self.adapter.num_classes(x.shape[1:]))
+        if targets is None:
+            targets = self.top_classes(x)
+        input_term, bias_terms = full_gradients(self.adapter, x, targets, bias_layers(self.adapter))
+        if single:
+            return input_term[0], [(path, term[0]) for path, term in bias_terms]
+        return input_term, bias_terms
