@@ -53,3 +53,16 @@ def activations_and_gradients(conv, head_fn, x, targets):
         scores = head_fn(a)
         picked = tf.gather(scores, targets, axis=1, batch_dims=1)
     return a.numpy(), tape.gradient(picked, a).numpy(), scores.numpy()
+
+
+def mixed_precision_twins(head: str = "gap", activation="relu"):
+    """``(float32 model, the same weights under mixed_float16)``; the policy is restored."""
+    reference, _, _ = split_model(head, activation)
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        mixed, _, _ = split_model(head, activation)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    assert mixed.get_layer("features").compute_dtype == "float16"
+    return reference, mixed

@@ -40,3 +40,12 @@ def test_weights_on_a_gap_network_are_gradcam_weights_times_channel_means():
     weights = kernel[None, :, 1] * a.mean((1, 2)) / np.abs(score)[:, None]
     cam = tfattr.AblationCAM(model, relu=False, upsample=False).explain(x, target=1)
     np.testing.assert_allclose(cam, np.einsum("bhwk,bk->bhw", a, weights), rtol=1e-4, atol=1e-5)
+
+
+def test_mixed_precision_models_give_float32_maps():
+    reference, mixed = cam_models.mixed_precision_twins()
+    x = cam_models.images()
+    expected = tfattr.AblationCAM(reference).explain(x, target=1).numpy()
+    got = tfattr.AblationCAM(mixed).explain(x, target=1)
+    assert got.dtype == "float32"
+    np.testing.assert_allclose(got, expected, atol=1e-2 * np.abs(expected).max())

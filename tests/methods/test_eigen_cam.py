@@ -66,3 +66,13 @@ def test_center_must_be_a_bool():
     model, _, _ = cam_models.split_model("gap")
     with pytest.raises(TypeError, match="center: expected True or False"):
         tfattr.EigenCAM(model, center="yes")
+
+
+@pytest.mark.parametrize("method", ["EigenCAM", "EigenGradCAM"])
+def test_mixed_precision_models_give_float32_maps(method):
+    reference, mixed = cam_models.mixed_precision_twins()
+    x = cam_models.images()
+    expected = getattr(tfattr, method)(reference).explain(x, target=1).numpy()
+    got = getattr(tfattr, method)(mixed).explain(x, target=1)
+    assert got.dtype == "float32"
+    np.testing.assert_allclose(got, expected, atol=2e-3 * np.abs(expected).max())

@@ -50,7 +50,7 @@ class AblationCAM(GradCAM):
                 return run
 
             scores = adapter(points, overrides={layer: zero_channel})
-            score = tf.gather(scores, targets, axis=1, batch_dims=1)
+            score = tf.cast(tf.gather(scores, targets, axis=1, batch_dims=1), tf.float32)
             return tf.one_hot(channel, channels + 1) * score[:, None]
 
         return Plan(
@@ -65,7 +65,7 @@ class AblationCAM(GradCAM):
         if targets is None:
             targets = self.top_classes(x)
         layer = self.layer(x, options)
-        activations = self.layer_activations(x, layer)  # (N, h, w, K)
+        activations = tf.cast(self.layer_activations(x, layer), tf.float32)  # (N, h, w, K)
         channels = int(activations.shape[-1])
         scores = self.engine.run(x, targets, self.ablation_plan(layer, channels))["sum"]
         clean, ablated = scores[:, -1:], scores[:, :-1]

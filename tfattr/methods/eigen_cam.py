@@ -20,6 +20,7 @@ def principal_component_map(values: tf.Tensor, center: bool = True) -> tf.Tensor
         ``(B, h, w)`` maps.
     """
     shape = values.shape
+    values = tf.cast(values, tf.float32)  # (no float16 SVD kernel; float16 would be too coarse)
     matrix = tf.reshape(values, (-1, shape[1] * shape[2], shape[3]))
     if center:
         matrix = matrix - tf.reduce_mean(matrix, axis=1, keepdims=True)

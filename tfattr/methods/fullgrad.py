@@ -94,7 +94,7 @@ def full_gradients(adapter, points, targets, biased):
         picked = tf.gather(scores, targets, axis=1, batch_dims=1)
     outputs = [out for store in stores for out in store]
     grads = tape.gradient(picked, [points, *outputs])
-    input_term = grads[0] * points
+    input_term = tf.cast(grads[0] * points, tf.float32)
     bias_terms, index = [], 1
     for (path, layer, bias, relu), store in zip(biased, stores, strict=True):
         for out in store:
@@ -104,7 +104,8 @@ def full_gradients(adapter, points, targets, biased):
                 grad = grad * tf.cast(out > 0, grad.dtype)
             shape = [1] * out.shape.rank
             shape[bias_axis(layer)] = -1
-            bias_terms.append((path, grad * tf.reshape(tf.cast(bias(), grad.dtype), shape)))
+            grad = tf.cast(grad, tf.float32)  # (float16 in mixed-precision models)
+            bias_terms.append((path, grad * tf.reshape(tf.cast(bias(), tf.float32), shape)))
     return input_term, bias_terms
 
 

@@ -98,6 +98,7 @@ class GradCAM(GradientExplainer):
 
     def finish(self, cam, size, options):
         """ReLU (``relu``) and upsampling to ``size`` (``upsample``) of ``(B, h, w)`` maps."""
+        cam = tf.cast(cam, tf.float32)  # (float16 maps of mixed-precision models)
         if options["relu"]:
             cam = tf.nn.relu(cam)
         if options["upsample"]:
