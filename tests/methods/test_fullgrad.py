@@ -7,7 +7,7 @@ import tensorflow as tf
 import toy_models
 
 import tfattr
-from tfattr.errors import ModelError, OpaqueModelError
+from tfattr.errors import OpaqueModelError
 
 SHAPE = (12, 12, 3)
 
@@ -96,11 +96,43 @@ def test_single_image_decomposition():
     assert input_term.shape == SHAPE and bias_terms[-1][1].shape == (3,)
 
 
-def test_refuses_hidden_pre_activations_and_opaque_models():
+def fused_network(activation):
+    rng = np.random.default_rng(5)
     inputs = keras.Input(SHAPE)
-    h = keras.layers.Conv2D(2, 3, activation="sigmoid", name="squash")(inputs)
-    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(h)))
-    with pytest.raises(ModelError, match="'squash' adds a bias and then a fused 'sigmoid'"):
-        tfattr.FullGrad(model).explain(images(1)[..., :3], target=0)
+    conv = keras.layers.Conv2D(2, 3, activation=activation, name="fused")
+    dense = keras.layers.Dense(2, name="head")
+    model = keras.Model(inputs, dense(keras.layers.Flatten()(conv(inputs))))
+    for layer in (conv, dense):
+        layer.set_weights([rng.normal(0, 0.5, w.shape).astype("f4") for w in layer.get_weights()])
+    return model, conv, dense
+
+
+def test_fused_activations_are_tapped_before_the_activation():
+    model, conv, dense = fused_network("sigmoid")
+    x = images(2)
+    _, bias_terms = tfattr.FullGrad(model).decompose(x, target=1)
+    # Reference: z = the conv without its activation, F = dense(flatten(sigmoid(z))).
+    kernel, bias = conv.get_weights()
+    z = tf.nn.conv2d(x, kernel, 1, "VALID") + bias
+    with tf.GradientTape() as tape:
+        tape.watch(z)
+        score = dense(tf.reshape(tf.sigmoid(z), (2, -1)))[:, 1]
+    expected = tape.gradient(score, z).numpy() * bias
+    np.testing.assert_allclose(dict(bias_terms)["fused"], expected, rtol=1e-4, atol=1e-6)
+    assert conv.activation is keras.activations.sigmoid  # the user's layer is untouched
+
+
+def test_completeness_with_a_fused_leaky_relu():
+    model, _, _ = fused_network("leaky_relu")  # piecewise linear through the origin
+    x = images(2)
+    explainer = tfattr.FullGrad(model)
+    input_term, bias_terms = explainer.decompose(x, target=0)
+    total = input_term.numpy().sum((1, 2, 3)) + sum(
+        t.numpy().reshape(2, -1).sum(1) for _, t in bias_terms
+    )
+    np.testing.assert_allclose(total, model(x).numpy()[:, 0], rtol=1e-4, atol=1e-4)
+
+
+def test_refuses_opaque_models():
     with pytest.raises(OpaqueModelError, match="FullGrad"):
         tfattr.FullGrad(toy_models.cnn("callable"))

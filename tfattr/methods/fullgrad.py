@@ -8,7 +8,7 @@ from tfattr.core import layers
 from tfattr.core.engine import Plan
 from tfattr.core.explainer import GradientExplainer
 from tfattr.core.inputs import as_images, as_targets, check_choice
-from tfattr.errors import ModelError
+from tfattr.core.overrides import with_activation
 from tfattr.methods.gradcam import INTERPOLATIONS, resize_maps
 
 BATCH_NORMS = ("BatchNormalization", "SyncBatchNormalization")
@@ -43,14 +43,10 @@ def bias_axis(layer) -> int:
 
 
 def bias_layers(adapter) -> list[tuple[str, object, object, bool]]:
-    """``(path, layer, bias function, relu)`` of every layer with a bias, in model order.
+    """``(path, layer, bias function, fused)`` of every layer with a bias, in model order.
 
-    ``relu``: the layer applies a fused ReLU, so the gradient w.r.t. its pre-activation output
-    is the gradient w.r.t. its output where the output is positive.
-
-    Raises:
-        ModelError: a layer with a bias also applies a fused activation other than ReLU (its
-            pre-activation output, where the bias is added, is not visible from outside).
+    ``fused``: the layer applies a fused ``activation=`` after adding its bias, so its output
+    before the activation is tapped instead of its output.
     """
     found = []
     for path, layer in layers.walk(adapter.model):
@@ -59,16 +55,31 @@ def bias_layers(adapter) -> list[tuple[str, object, object, bool]]:
         bias = effective_bias(layer)
         if bias is None:
             continue
-        batch_norm = type(layer).__name__ in BATCH_NORMS
-        activation = None if batch_norm else layers.activation_name(layer)
-        if activation not in (None, "relu"):
-            raise ModelError(
-                f"FullGrad: layer {path!r} adds a bias and then a fused {activation!r} "
-                f"activation, whose input FullGrad cannot see. Build the model with the "
-                f"activation as a separate layer (activation=None, then keras.layers.Activation)."
-            )
-        found.append((path, layer, bias, activation == "relu"))
+        fused = type(layer).__name__ not in BATCH_NORMS and layers.activation_name(layer)
+        found.append((path, layer, bias, bool(fused)))
     return found
+
+
+def _identity(x):
+    return x
+
+
+def _tap_before_activation(layer, store: list, tape: tf.GradientTape):
+    """Override recording the layer's output before its fused activation (where the bias is
+    added), run by a twin of the layer without activation; the layer itself is not changed."""
+
+    def override(call):
+        linear = with_activation(layer, _identity)
+
+        def run(*args, **kwargs):
+            z = linear(*args, **kwargs)
+            tape.watch(z)
+            store.append(z)
+            return layer.activation(z)
+
+        return run
+
+    return override
 
 
 def full_gradients(adapter, points, targets, biased):
@@ -85,8 +96,10 @@ def full_gradients(adapter, points, targets, biased):
     with tf.GradientTape() as tape:
         tape.watch(points)
         overrides = {
-            layer: layers.capture(store, tape)
-            for (_, layer, _, _), store in zip(biased, stores, strict=True)
+            layer: _tap_before_activation(layer, store, tape)
+            if fused
+            else layers.capture(store, tape)
+            for (_, layer, _, fused), store in zip(biased, stores, strict=True)
         }
         scores = adapter(points, overrides=overrides)
         if targets is None:
@@ -96,12 +109,10 @@ def full_gradients(adapter, points, targets, biased):
     grads = tape.gradient(picked, [points, *outputs])
     input_term = tf.cast(grads[0] * points, tf.float32)
     bias_terms, index = [], 1
-    for (path, layer, bias, relu), store in zip(biased, stores, strict=True):
+    for (path, layer, bias, _), store in zip(biased, stores, strict=True):
         for out in store:
             grad = grads[index] if grads[index] is not None else tf.zeros_like(out)
             index += 1
-            if relu:
-                grad = grad * tf.cast(out > 0, grad.dtype)
             shape = [1] * out.shape.rank
             shape[bias_axis(layer)] = -1
             grad = tf.cast(grad, tf.float32)  # (float16 in mixed-precision models)
@@ -130,9 +141,11 @@ class FullGrad(GradientExplainer):
     have no position and enter only the decomposition (:meth:`decompose`). pytorch-grad-cam
     rescales each channel separately instead; the paper's rescaling is kept here.
 
-    There is no ``layer`` option: every layer with a bias is used. The model must expose its
-    layers; a layer with a bias and a fused activation other than ReLU is refused (its
-    pre-activation output is not visible).
+    There is no ``layer`` option: every layer with a bias is used (for a fused ``activation=``,
+    its output before the activation). The model must expose its layers. Completeness needs a
+    piecewise-linear network through the origin (ReLU, leaky ReLU, max and average pooling):
+    other nonlinearities (sigmoid, swish, ReLU6's clipping) carry implicit biases of their own,
+    which no layer's bias term counts, so the terms then sum close to, not exactly to, F(x).
 
     Args:
         interpolation: ``tf.image.resize`` method used to bring the bias maps to the input size
