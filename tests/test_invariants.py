@@ -101,8 +101,32 @@ METHODS.update(
         "lrp": (lambda m, **k: LRP(m, **k), False),
     }
 )
+# Issue-27 CAM methods: the same invariants.
+METHODS.update(
+    {
+        "hires_cam": (lambda m, **k: tfattr.HiResCAM(m, **k), False),
+        "gradcam_elementwise": (lambda m, **k: tfattr.GradCAMElementWise(m, **k), False),
+        "xgrad_cam": (lambda m, **k: tfattr.XGradCAM(m, **k), False),
+        "eigen_cam": (lambda m, **k: tfattr.EigenCAM(m, **k), False),
+        "eigen_grad_cam": (lambda m, **k: tfattr.EigenGradCAM(m, relu=False, **k), False),
+        "ablation_cam": (lambda m, **k: tfattr.AblationCAM(m, **k), False),
+        "fullgrad": (lambda m, **k: tfattr.FullGrad(m, **k), False),
+    }
+)
 # Methods that return one map (N, H, W) per image instead of pixels.
-MAPS = {"score_cam", "layer_cam", "rise", "xrai"}
+MAPS = {
+    "score_cam",
+    "layer_cam",
+    "rise",
+    "xrai",
+    "hires_cam",
+    "gradcam_elementwise",
+    "xgrad_cam",
+    "eigen_cam",
+    "eigen_grad_cam",
+    "ablation_cam",
+    "fullgrad",
+}
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import tensorflow as tf
 
 from tfattr.core import layers
 from tfattr.core.engine import Plan
 from tfattr.core.explainer import GradientExplainer
 from tfattr.core.inputs import check_choice
+from tfattr.errors import ModelError
 
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "gaussian")
 
@@ -71,6 +74,11 @@ class GradCAM(GradientExplainer):
             return layers.default_cam_layer(self.adapter, tuple(x.shape[1:]))
         return layers.find_layer(self.model, options["layer"])[1]
 
+    # The CAM base: a variant overrides ``weights`` (Grad-CAM's per-channel weights), or
+    # ``combine`` (the map from activations and gradients), or ``cam`` (when it reads options);
+    # ``uses_gradients = False`` skips the backward pass (``grads`` is then None).
+    uses_gradients: ClassVar[bool] = True
+
     @staticmethod
     def weights(activations, grads):
         """Per-channel weights ``(B, K)``: the spatial mean of the gradients."""
@@ -80,24 +88,51 @@ class GradCAM(GradientExplainer):
         """The map ``(B, h, w)`` before ReLU and upsampling: ``sum_k w_k A^k``."""
         return tf.einsum("bhwk,bk->bhw", activations, self.weights(activations, grads))
 
+    def cam(self, activations, grads, options):
+        """The map before ReLU and upsampling (``combine``; override to read ``options``)."""
+        return self.combine(activations, grads)
+
+    def cam_key(self, options) -> tuple:
+        """The options ``cam`` reads beyond the base's, for the compiled step's cache key."""
+        return ()
+
+    def finish(self, cam, size, options):
+        """ReLU (``relu``) and upsampling to ``size`` (``upsample``) of ``(B, h, w)`` maps."""
+        cam = tf.cast(cam, tf.float32)  # (float16 maps of mixed-precision models)
+        if options["relu"]:
+            cam = tf.nn.relu(cam)
+        if options["upsample"]:
+            cam = resize_maps(cam, size, options["interpolation"])
+        return cam
+
+    def layer_activations(self, x, layer) -> tf.Tensor:
+        """The layer's output ``(N, h, w, K)`` for images ``x``, through the engine."""
+        name = type(self).__name__
+
+        def attribute(points, targets, coef, adapter):
+            return feature_map(adapter, points, layer, name)
+
+        plan = Plan(
+            points=1,
+            make_rows=lambda x_rows, rows, tensors: (x_rows, None),
+            key=("cam_activations", id(layer)),
+            attribute=attribute,
+            argmax_targets=True,
+        )
+        return self.engine.run(x, None, plan)["sum"]
+
     def plan(self, x, options):
         layer = self.layer(x, options)
         size = tuple(x.shape[1:3])
-        combine, method = self.combine, type(self).__name__
+        method = type(self).__name__
 
         def attribute(points, targets, coef, adapter):
-            activations, grads = layers.layer_gradients(adapter, points, targets, layer)
-            if activations.shape.rank != 4:
-                raise ValueError(
-                    f"layer: {layer.name!r} outputs shape {tuple(activations.shape)}; {method} "
-                    f"needs a 4-D (N, H, W, C) feature map. Pick a convolutional layer."
-                )
-            cam = combine(activations, grads)
-            if options["relu"]:
-                cam = tf.nn.relu(cam)
-            if options["upsample"]:
-                cam = resize_maps(cam, size, options["interpolation"])
-            return cam
+            if self.uses_gradients:
+                activations, grads = layers.layer_gradients(adapter, points, targets, layer)
+                check_feature_map(activations, layer, method)
+            else:
+                activations, grads = feature_map(adapter, points, layer, method), None
+            return self.finish(self.cam(activations, grads, options), size, options)
 
         return Plan(
             points=1,
@@ -108,10 +143,33 @@ class GradCAM(GradientExplainer):
                 options["upsample"],
                 options["interpolation"],
                 options["relu"],
+                *self.cam_key(options),
             ),
             attribute=attribute,
             argmax_targets=True,
         )
+
+
+def check_feature_map(activations, layer, method: str) -> None:
+    """Raises ValueError unless ``activations`` is a 4-D ``(N, H, W, C)`` feature map."""
+    if activations.shape.rank != 4:
+        raise ValueError(
+            f"layer: {layer.name!r} outputs shape {tuple(activations.shape)}; {method} "
+            f"needs a 4-D (N, H, W, C) feature map. Pick a convolutional layer."
+        )
+
+
+def feature_map(adapter, points, layer, method: str) -> tf.Tensor:
+    """The layer's output for ``points`` (one forward pass, no gradient)."""
+    store: list = []
+    adapter(points, overrides={layer: layers.capture(store)})
+    if len(store) != 1:
+        raise ModelError(
+            f"layer: {layer.name!r} runs {len(store)} times in one forward pass; pick a layer "
+            f"that runs once."
+        )
+    check_feature_map(store[0], layer, method)
+    return store[0]
 
 
 class GradCAMPlusPlus(GradCAM):

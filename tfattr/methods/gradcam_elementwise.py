@@ -1,0 +1,29 @@
+"""Element-wise Grad-CAM (pytorch-grad-cam's ``GradCAMElementWise``)."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from tfattr.methods.gradcam import GradCAM
+
+
+class GradCAMElementWise(GradCAM):
+    """``ReLU(sum_k ReLU(dF/dA^k_ij * A^k_ij))``: HiResCAM with each product clipped at 0.
+
+    Only the positions and channels whose activation pushes the target score up (gradient and
+    activation of the same sign) count; negative products cannot cancel them. LayerCAM
+    (``ReLU(gradient) * A``) gives the same map when ``A >= 0`` (a layer after a ReLU); they
+    differ where activations are negative. Same options as :class:`GradCAM`.
+
+    Returns from ``explain``: ``(N, H, W)`` float32 maps (``(N, h, w)`` without upsampling).
+
+    Example:
+        >>> cam = tfattr.GradCAMElementWise(model).explain(images, target=281)
+
+    Reference: Gildenblat and contributors, pytorch-grad-cam (``GradCAMElementWise``), 2021;
+    the element-wise product is HiResCAM's (Draelos & Carin, arXiv:2011.08891, 2020).
+    """
+
+    def combine(self, activations, grads):
+        """``sum_k ReLU(dF/dA^k_ij A^k_ij)`` at every position."""
+        return tf.reduce_sum(tf.nn.relu(grads * activations), axis=-1)
