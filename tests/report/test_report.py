@@ -175,7 +175,11 @@ def test_the_page_reads_as_text_with_names_and_probabilities():
     )
     report.add(x, attrs, predictions=probabilities, labels=[0, 1])
     page = report.to_html()
-    assert "models/tiny.keras" in page and "IG, CAM" in page and "<dt>IG</dt><dd>steps: 32</dd>" in page
+    assert (
+        "models/tiny.keras" in page
+        and "IG, CAM" in page
+        and "<dt>IG</dt><dd>steps: 32</dd>" in page
+    )
     assert '["' not in page and "&quot;" not in page  # no raw JSON
     top = int(probabilities[0].argmax())
     assert f"{probabilities[0, top]:.1%}" in page
