@@ -227,6 +227,8 @@ def main(argv=None) -> int:
     """Runs the command line; returns the exit status (0 ok, 1 failure, 2 bad arguments)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     verbose = "--verbose" in argv
+    if not verbose:  # before anything imports TensorFlow (building the parser imports tfattr)
+        _start_tensorflow_quietly()
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
@@ -251,6 +253,36 @@ def _fail(error, code: int, verbose: bool, prefix: str = "") -> int:
     message = " ".join(str(error).split()) or type(error).__name__
     print(f"{PROG}: error: {prefix}{message}", file=sys.stderr)
     return code
+
+
+def _start_tensorflow_quietly() -> None:
+    """Imports TensorFlow with its start-up lines hidden (shown again if the import fails).
+
+    TensorFlow's C++ side prints oneDNN, CUDA-driver and CPU-feature lines while it loads, some
+    before ``TF_CPP_MIN_LOG_LEVEL`` is read; they go to file descriptor 2, so only a redirection
+    of that descriptor keeps them from the user. ``--verbose`` skips this.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    import tempfile
+
+    # 3 also hides the "failed call to cuInit" error that machines without a GPU print.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        except BaseException:
+            os.dup2(saved, 2)
+            sink.seek(0)
+            sys.stderr.write(sink.read().decode("utf-8", "replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    _quiet_libraries(False)
 
 
 def _quiet_libraries(verbose: bool) -> None:
@@ -453,6 +485,7 @@ def cmd_demo(args) -> int:
         methods=None if args.methods.strip().lower() == "all" else args.methods,
         batch_size=args.batch_size,
         log=log,
+        progress=not args.quiet,
     )
     print(format_table(result))
     print(
@@ -485,6 +518,7 @@ def cmd_explain(args) -> int:
     from tfattr import registry, report, viz
     from tfattr.core.adapter import ModelAdapter
     from tfattr.data import load_image
+    from tfattr.progress import Progress
 
     display = []
     for path in paths:
@@ -512,41 +546,57 @@ def cmd_explain(args) -> int:
     probabilities = ModelAdapter(spec.model, output="probabilities")(x).numpy()
     top = spec.decode(probabilities, top=min(args.top_k, spec.num_classes))
     targets = [t[0][0] for t in top] if target is None else [target] * len(paths)
+    n = len(paths)
 
     maps, seconds, deltas = {}, {}, {}
+    progress = Progress(len(explainers) * n, "explain", unit="img", enabled=not args.quiet)
     for name, explainer in explainers.items():
+        parts, part_deltas = [], []
         tick = time.perf_counter()
-        if "return_convergence_delta" in explainer.defaults:
-            attr, delta = explainer.explain(x, target=targets, return_convergence_delta=True)
-            deltas[name] = [float(d) for d in np.asarray(delta)]
-        else:
-            attr = explainer.explain(x, target=targets)
+        # Chunks of images, so that a long method (XRAI over many photos) reports progress.
+        for start in range(0, n, args.batch_size):
+            chunk = x[start : start + args.batch_size]
+            chunk_targets = targets[start : start + args.batch_size]
+            if "return_convergence_delta" in explainer.defaults:
+                attr, delta = explainer.explain(
+                    chunk, target=chunk_targets, return_convergence_delta=True
+                )
+                part_deltas.append(np.asarray(delta, np.float64).reshape(-1))
+            else:
+                attr = explainer.explain(chunk, target=chunk_targets)
+            parts.append(np.asarray(attr))
+            progress.update(len(chunk_targets), step=name)
         seconds[name] = round(time.perf_counter() - tick, 4)
-        maps[name] = np.asarray(attr)
-        if not args.quiet:
-            print(f"  {name:<28} {seconds[name]:7.2f} s", file=sys.stderr)
+        maps[name] = np.concatenate(parts)
+        if part_deltas:
+            deltas[name] = [float(d) for d in np.concatenate(part_deltas)]
+    progress.close()
 
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    names = spec.class_names
     figures = []
+    progress = Progress(n, "figures", unit="img", enabled=not args.quiet)
     for i, path in enumerate(paths):
+        label = names[targets[i]].replace("_", " ") if names else f"class {targets[i]}"
         fig, _ = viz.compare(
             display[i],
             {name: m[i] for name, m in maps.items()},
-            method="blended_heat_map",
-            row_titles=[f"{spec.class_names[targets[i]] if spec.class_names else targets[i]}"],
+            row_titles=[label],
             use_pyplot=False,
         )
         figure = out / f"{i:03d}_{path.stem}_comparison.png"
         viz.save(fig, figure, dpi=90)
         figures.append(figure.name)
+        progress.update(1, step=path.name)
+    progress.close()
 
     page = report.Report(
-        title=f"tfattr explain: {spec.name}",
+        title=f"tfattr explain: {pathlib.Path(spec.name).name}",
         spec=spec,
         deprocess=None,
         top_k=args.top_k,
-        metadata={"model": spec.name, "methods": list(maps), "target": args.target},
+        metadata=_explain_facts(spec, target, explainers),
     )
     page.add(
         x,
@@ -555,6 +605,8 @@ def cmd_explain(args) -> int:
         targets=targets,
         names=[p.name for p in paths],
         display=display,
+        deltas=deltas,
+        seconds=seconds,
     )
     page.write(out)
 
@@ -597,6 +649,29 @@ def cmd_explain(args) -> int:
             print(f"{path.name}: {best}")
         print(f"wrote {out / 'report.html'}, {out / 'explain.json'} and {len(figures)} figures")
     return 0
+
+
+def _explain_facts(spec, target, explainers) -> dict:
+    """The report's header: the model and settings, as words."""
+    height, width = spec.input_size
+    preprocess = getattr(getattr(spec, "preprocess", None), "mode", None)
+    if target is None:
+        target = "each image's top class"
+    else:
+        name = spec.class_names[target] if spec.class_names else None
+        target = f"{name} ({target})" if name else str(target)
+    options = {
+        name: ", ".join(f"{k}={v}" for k, v in _jsonable(e.options).items() if v is not None)
+        or "defaults"
+        for name, e in explainers.items()
+    }
+    return {
+        "model": spec.name,
+        "input": f"{height} × {width} px" + (f", {preprocess} preprocessing" if preprocess else ""),
+        "classes": spec.num_classes,
+        "target": target,
+        "methods": options,
+    }
 
 
 def _jsonable(options: dict) -> dict:

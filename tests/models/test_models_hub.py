@@ -42,7 +42,7 @@ def hub_like_dir(tmp_path_factory):
 
 @pytest.fixture
 def offline_names(tmp_path, monkeypatch):
-    """An empty KERAS_HOME: class names fall back to WordNet ids (the network is blocked)."""
+    """An empty KERAS_HOME (the network is blocked): class names come from the package."""
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty_keras_home"))
 
 
@@ -77,7 +77,7 @@ def test_local_saved_model_folder(hub_like_dir, offline_names):
     spec = models.load(hub_like_dir)
     assert spec.name == str(hub_like_dir)
     _check_hub_spec(spec)
-    assert spec.class_names[TABBY + 1] == "n02123045"  # offline: WordNet ids, no crash
+    assert spec.class_names[TABBY + 1] == "tabby"  # offline: the names ship with tfattr
 
 
 @pytest.mark.parametrize(

@@ -80,7 +80,7 @@ def test_report_streams_batches_and_checks_inputs(tmp_path):
     report.add(x[2:], {k: v[2:] for k, v in attrs.items()}, targets=1, display=(x[2:] + 1) / 2)
     assert len(report) == 4
     summary = report.to_dict()
-    assert [e["name"] for e in summary["images"]] == [f"image_{i}" for i in range(4)]
+    assert [e["name"] for e in summary["images"]] == [f"image {i}" for i in range(1, 5)]
     assert summary["images"][0]["prediction"]["top"][0]["score"] is None
     assert summary["images"][3]["target"] == 1 and summary["images"][3]["target_name"] == "class 1"
     json.dumps(summary)  # serialisable
@@ -119,3 +119,70 @@ def test_explain_to_report_with_real_explainers(tmp_path):
         float(np.sum(ig[2])), rel=1e-5
     )
     assert report.write(tmp_path)["html"].exists()
+
+
+def test_stems_that_leave_the_folder_are_refused(tmp_path):
+    x, attrs, scores = _data(2)
+    report = tfreport.Report(deprocess="tf")
+    report.add(x, attrs, predictions=scores)
+    folder = tmp_path / "out"
+    for stem in ("../escaped", "sub/report", "/tmp/abs", "..", ".", "", "a\\b", "x\x00y", None):
+        with pytest.raises(ValueError, match="stem") as error:
+            report.write(folder, stem=stem)
+        assert "plain file name" in str(error.value)
+    assert not (tmp_path / "escaped.html").exists() and not folder.exists()
+    paths = report.write(folder, stem="my-report.v2")
+    assert paths["html"] == folder / "my-report.v2.html" and paths["json"].is_file()
+
+
+def test_convergence_deltas_are_shown_and_flagged_when_large(tmp_path):
+    x, attrs, scores = _data(3)
+    sums = attrs["IG"].reshape(3, -1).sum(1)
+    # delta = sum(attr) - (F(x) - F(b)): choose F(x) - F(b) so that the shares are 1 %, 5 %, 20 %.
+    differences = np.array([10.0, -4.0, 2.0])
+    deltas = np.array([0.01 * 10.0, -0.05 * 4.0 * 0.999, 0.2 * 2.0])
+    attrs["IG"] = attrs["IG"] * ((differences + deltas) / sums)[:, None, None, None]
+    report = tfreport.Report(deprocess="tf", class_names=list("abcde"))
+    report.add(x, attrs, predictions=scores, deltas={"IG": deltas}, seconds={"IG": 1.5, "CAM": 0.2})
+    report.add(x[:1], {k: v[:1] for k, v in attrs.items()}, seconds={"IG": 0.5})
+    summary = report.to_dict()
+    facts = [e["attributions"]["IG"] for e in summary["images"][:3]]
+    assert [f["relative_delta"] for f in facts] == pytest.approx([0.01, 0.05 * 0.999, 0.2])
+    assert [f["large_delta"] for f in facts] == [False, False, True]
+    assert [f["score_difference"] for f in facts] == pytest.approx(differences)
+    assert "convergence_delta" not in summary["images"][3]["attributions"]["IG"]
+    assert "convergence_delta" not in facts[0] or "CAM" not in facts
+    assert summary["seconds"] == {"IG": 2.0, "CAM": 0.2}
+    assert summary["settings"]["delta_tolerance"] == tfreport.DELTA_TOLERANCE == 0.05
+    page = report.to_html()
+    assert page.count("class='warn'") == 1  # the flagged panel
+    assert "class='num warn'>20.0% (1 flagged)" in page  # and the methods table
+    assert "δ +0.4 (20.0%)" in page and "δ +0.1 (1.0%)" in page
+    assert "2.00 s" in page and "0.20 s" in page
+    with pytest.raises(ValueError, match="deltas"):
+        report.add(x, attrs, deltas={"nope": deltas})
+    with pytest.raises(ValueError, match="3 values"):
+        report.add(x, attrs, deltas={"IG": deltas[:2]})
+
+
+def test_the_page_reads_as_text_with_names_and_probabilities():
+    x, attrs, scores = _data(2)
+    probabilities = np.exp(scores) / np.exp(scores).sum(1, keepdims=True)
+    report = tfreport.Report(
+        deprocess="tf",
+        class_names=["tabby_cat", "dog", "bird", "fish", "frog"],
+        metadata={"model": "models/tiny.keras", "methods": ["IG", "CAM"], "IG": {"steps": 32}},
+    )
+    report.add(x, attrs, predictions=probabilities, labels=[0, 1])
+    page = report.to_html()
+    assert (
+        "models/tiny.keras" in page
+        and "IG, CAM" in page
+        and "<dt>IG</dt><dd>steps: 32</dd>" in page
+    )
+    assert '["' not in page and "&quot;" not in page  # no raw JSON
+    top = int(probabilities[0].argmax())
+    assert f"{probabilities[0, top]:.1%}" in page
+    assert "tabby cat <span class='id'>(0)</span>" in page  # names, readable
+    assert "name='viewport'" in page or 'name="viewport"' in page
+    assert "grid-template-columns: repeat(auto-fill" in page  # panels wrap to the width

@@ -105,64 +105,107 @@ def test_signs_keep_and_remove_the_right_pixels():
 def test_masked_image_keeps_only_pixels_of_the_chosen_sign():
     image = np.full((2, 2, 3), 0.8)
     attr = np.array([[-4.0, -1.0], [0.0, 2.0]])
-    fig, ax = viz.visualize(attr, image, method="masked_image", sign="positive", outlier_perc=0)
-    shown = ax.images[0].get_array()
-    np.testing.assert_allclose(shown[..., 0], [[0, 0], [0, 0.8]])
-    fig, ax = viz.visualize(attr, image, method="masked_image", sign="negative", outlier_perc=0)
-    np.testing.assert_allclose(ax.images[0].get_array()[..., 0], [[0.8, 0.2], [0, 0]])
+    kw = {"method": "masked_image", "outlier_perc": 0, "style": "captum"}
+    fig, ax = viz.visualize(attr, image, sign="positive", **kw)
+    shown = ax.images[0].get_array() / 255
+    np.testing.assert_allclose(shown[..., 0], [[0, 0], [0, 0.8]], atol=1 / 255)
+    fig, ax = viz.visualize(attr, image, sign="negative", **kw)
+    np.testing.assert_allclose(
+        ax.images[0].get_array()[..., 0] / 255, [[0.8, 0.2], [0, 0]], atol=1 / 255
+    )
 
 
 def test_alpha_scaling_uses_the_normalised_map_as_opacity():
     image = np.full((2, 2, 3), 0.5)
     attr = np.array([[0.0, 1.0], [2.0, 4.0]])
-    pixels, scale = viz.render(attr, image, method="alpha_scaling", outlier_perc=0)
+    pixels, scale = viz.render(attr, image, method="alpha_scaling", outlier_perc=0, style="captum")
     assert scale == 4.0 and pixels.shape == (2, 2, 4)
     np.testing.assert_array_equal(pixels[..., 3], np.rint(attr / 4 * 255))
 
 
 def test_heat_map_colours_follow_captum_maps():
     attr = np.array([[-2.0, 0.0], [1.0, 2.0]])
-    fig, ax = viz.visualize(attr, method="heat_map", sign="all", outlier_perc=0)
+    fig, ax = viz.visualize(attr, method="heat_map", sign="all", outlier_perc=0, style="captum")
     colours = _colours(ax)
-    np.testing.assert_allclose(colours[0, 0, :3], [1, 0, 0])  # -max: red
+    np.testing.assert_allclose(colours[0, 0, :3], [1, 0, 0], atol=1 / 255)  # -max: red
     np.testing.assert_allclose(colours[0, 1, :3], [1, 1, 1], atol=2 / 255)  # 0: white (256 bins)
-    np.testing.assert_allclose(colours[1, 1, :3], np.array([0, 128, 0]) / 255)  # +max: green
+    np.testing.assert_allclose(colours[1, 1, :3], np.array([0, 128, 0]) / 255, atol=1 / 255)
 
 
 def test_render_matches_the_figure_colours(rng):
     attr = rng.normal(size=(6, 6))
-    for sign in viz.SIGNS:
-        fig, ax = viz.visualize(attr, method="heat_map", sign=sign, colorbar=False)
-        pixels, _ = viz.render(attr, None, method="heat_map", sign=sign)
-        drawn = np.rint(_colours(ax)[..., :3] * 255)
-        np.testing.assert_allclose(pixels, drawn, atol=1)
+    image = _image(6)
+    for style in ("captum", "pixel", "region"):
+        for sign in viz.SIGNS:
+            for method in ("heat_map", "blended_heat_map"):
+                kw = {"method": method, "sign": sign, "style": style}
+                fig, ax = viz.visualize(attr, image, colorbar=False, **kw)
+                pixels, _ = viz.render(attr, image, **kw)
+                np.testing.assert_array_equal(ax.images[0].get_array(), pixels)
+                plt.close(fig)
 
 
-def test_shared_scale_gives_equal_colours_for_equal_values(rng):
+def _panel(ax):
+    """The RGB pixels drawn in a panel."""
+    return np.asarray(ax.images[-1].get_array())
+
+
+def test_shared_scale_gives_equal_colours_for_equal_values_of_the_same_units(rng):
     image = _image(4)
     a = rng.uniform(0.1, 1, (4, 4))
-    b = 3.0 * a  # b contains a's values scaled; b[0, 0] / 3 == a[0, 0]
+    b = 3.0 * a
     b[0, 0] = a[0, 0]  # one pixel with the same value in both maps
-    maps = {"A": a, "B": b}
-    kw = {"sign": "absolute_value", "outlier_perc": 0, "show_image": False, "colorbar": True}
+    maps = {"IntegratedGradients": a, "GradientShap": b}  # both in score units
+    kw = {"sign": "absolute_value", "outlier_perc": 0, "show_image": False}
     fig, axes = viz.compare(image, maps, shared_scale=True, **kw)
-    colour_a, colour_b = _colours(axes[0, 0])[0, 0], _colours(axes[0, 1])[0, 0]
-    np.testing.assert_allclose(colour_a, colour_b)
-    # The shared scale is the larger map's; every value of A keeps its colour in B's panel.
-    np.testing.assert_allclose(axes[0, 1].images[0].norm.vmax, b.max())
-    np.testing.assert_allclose(axes[0, 0].images[0].norm.vmax, b.max())
-    # Each on its own scale (Captum's default), the same value gets different colours.
-    fig, axes = viz.compare(image, maps, shared_scale=False, **kw)
-    assert not np.allclose(_colours(axes[0, 0])[0, 0], _colours(axes[0, 1])[0, 0])
+    np.testing.assert_array_equal(_panel(axes[0, 0])[0, 0], _panel(axes[0, 1])[0, 0])
+    # The shared scale is the larger map's: A's largest value is a third of full colour.
+    full, _ = viz.render(b, image[..., :3], sign="absolute_value", outlier_perc=0)
+    np.testing.assert_array_equal(_panel(axes[0, 1]), full)
+    assert "share one scale" in fig.get_supxlabel()
+    # Each on its own scale (the default), the same value gets different colours.
+    fig, axes = viz.compare(image, maps, **kw)
+    assert not np.array_equal(_panel(axes[0, 0])[0, 0], _panel(axes[0, 1])[0, 0])
+    assert "each panel on its own" in fig.get_supxlabel()
+
+
+def test_shared_scale_never_mixes_units_or_region_maps(rng):
+    """Grad-CAM (~1) next to IG (~1e-3) on one scale would blank IG: units keep their own."""
+    image = _image(8)
+    ig = rng.normal(scale=1e-3, size=(8, 8, 3))
+    saliency = np.abs(rng.normal(scale=1e2, size=(8, 8, 3)))
+    cam = rng.uniform(0, 1, (8, 8))
+    maps = {"IG": ig, "Saliency": saliency, "Grad-CAM": cam}
+    fig, axes = viz.compare(image, maps, shared_scale=True, show_image=False)
+    for col, (name, attr) in enumerate(maps.items()):
+        alone, _ = viz.render(
+            attr.sum(-1) if attr.ndim == 3 else attr,
+            image,
+            kind=("region" if name == "Grad-CAM" else "pixel"),
+        )
+        np.testing.assert_array_equal(_panel(axes[0, col]), alone, err_msg=name)
+    assert "share" not in fig.get_supxlabel()
+    # Declared units make two unknown names share.
+    fig, axes = viz.compare(
+        image, {"mine": saliency, "theirs": 2 * saliency}, shared_scale=True,
+        units={"mine": "gradient", "theirs": "gradient"}, show_image=False,
+    )  # fmt: skip
+    assert "mine, theirs share one scale" in fig.get_supxlabel()
 
 
 def test_shared_scale_all_spans_rows(rng):
     images = np.stack([_image(4, 0), _image(4, 1)])
     small, large = rng.uniform(0, 1, (2, 4, 4)), rng.uniform(0, 10, (2, 4, 4))
-    maps = {"A": np.stack([small[0], large[0]]), "B": np.stack([small[1], large[1]])}
-    fig, axes = viz.compare(images, maps, shared_scale="all", outlier_perc=0, show_image=False)
-    limits = [ax.images[0].norm.vmax for ax in axes.ravel()]
-    np.testing.assert_allclose(limits, large.max())
+    maps = {"IG": np.stack([small[0], large[0]]), "DeepLift": np.stack([small[1], large[1]])}
+    kw = {"outlier_perc": 0, "show_image": False, "sign": "absolute_value"}
+    fig, axes = viz.compare(images, maps, shared_scale="all", **kw)
+    limit = large.max()
+    for row in range(2):
+        for col, name in enumerate(maps):
+            expected, _ = viz.render(
+                maps[name][row], images[row], sign="absolute_value", scale=limit
+            )
+            np.testing.assert_array_equal(_panel(axes[row, col]), expected)
 
 
 # -- channel reduction and images ---------------------------------------------------------------
@@ -198,7 +241,7 @@ def test_preprocessed_images_are_shown_correctly(rng):
     shown = viz.as_images(tf.constant(photo / 127.5 - 1), deprocess=SpecWithFunction())
     np.testing.assert_allclose(shown[0], photo / 255, atol=1e-6)
     fig, ax = viz.visualize(np.ones((4, 4, 3)), caffe, method="original_image", deprocess="caffe")
-    np.testing.assert_allclose(ax.images[0].get_array(), photo / 255, atol=1e-6)
+    np.testing.assert_array_equal(ax.images[0].get_array(), photo.astype(np.uint8))
     with pytest.raises(ValueError, match="looks preprocessed"):
         viz.visualize(np.ones((4, 4, 3)), caffe, method="original_image")
     with pytest.raises(ValueError, match="unknown preprocessing"):

@@ -26,7 +26,7 @@ from tfattr.data.images import (
     load_image,
     resize_image,
 )
-from tfattr.data.labels import imagenet_class_names, imagenet_wnids
+from tfattr.data.labels import imagenet_class_names, imagenet_hub_labels, imagenet_wnids
 from tfattr.data.tfds_loader import tfds_dataset
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "imagenet_a",
     "imagenet_a_mask",
     "imagenet_class_names",
+    "imagenet_hub_labels",
     "imagenet_wnids",
     "load_image",
     "predictions_1000",

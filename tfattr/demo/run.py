@@ -30,6 +30,7 @@ import numpy as np
 from tfattr.demo import shapes
 from tfattr.demo.model import load_spec
 from tfattr.evaluate import pointing_tolerance
+from tfattr.progress import Progress
 
 TOLERANCE = pointing_tolerance((shapes.IMAGE_SIZE,) * 2)  # 3 px at 48 px, as evaluate uses
 # Deleted pixels become a blurred copy: blacking out exactly the shape would leave its silhouette,
@@ -75,6 +76,7 @@ def run_demo(
     batch_size: int = 64,
     grid_images: int = 6,
     log=print,
+    progress: bool = False,
 ) -> dict:
     """Runs the demo and writes its files into ``out``.
 
@@ -85,6 +87,8 @@ def run_demo(
         batch_size: rows per compiled call for explainers and metrics.
         grid_images: images shown in ``comparison.png``.
         log: function printing progress lines (``print``; a no-op to be quiet).
+        progress: show a bar over the methods on a terminal (one line per method otherwise,
+            through ``log``).
 
     Returns:
         The content of ``metrics.json``.
@@ -106,6 +110,7 @@ def run_demo(
     targets = labels.astype(np.int32)
 
     maps, seconds, extras = {}, {}, {}
+    bar = Progress(len(entries), "demo", unit="method", enabled=progress and _on_terminal())
     for entry in entries:
         explainer = registry.make(
             entry.name,
@@ -118,7 +123,11 @@ def run_demo(
         attr = explainer.explain(x, target=targets)
         seconds[entry.name] = time.perf_counter() - tick
         maps[entry.name] = np.asarray(attr)
-        log(f"  {entry.name:<28} {seconds[entry.name]:6.2f} s")
+        if bar.enabled:
+            bar.update(1, step=entry.name)
+        else:
+            log(f"  {entry.name:<28} {seconds[entry.name]:6.2f} s")
+    bar.close()
     # The floor: a map of uniform noise, fixed seed.
     maps["random"] = np.random.default_rng(0).random(masks.shape).astype(np.float32)
     seconds["random"] = 0.0
@@ -155,15 +164,15 @@ def run_demo(
         "options": {e.name: _jsonable(e.default_options(spec.input_size)) for e in entries},
     }
 
+    class_names = [shapes.CLASSES[t] for t in targets]
     grid = viz.compare(
         display[:grid_images],
         {
-            "mask": masks[:grid_images].astype(np.float32),
+            "ground-truth mask": masks[:grid_images].astype(np.float32),
             **{name: maps[name][:grid_images] for name in maps if name != "random"},
         },
-        method="blended_heat_map",
-        row_titles=[shapes.CLASSES[t] for t in targets[:grid_images]],
-        colorbar=False,
+        row_titles=[f"{i + 1}. {name}" for i, name in enumerate(class_names[:grid_images])],
+        kinds={"ground-truth mask": "region"},
         use_pyplot=False,
     )[0]
     viz.save(grid, out / "comparison.png", dpi=80)
@@ -174,26 +183,25 @@ def run_demo(
         deprocess="unit",
         top_k=len(shapes.CLASSES),
         metadata={
-            "model": spec.name,
-            "test_accuracy": round(accuracy, 4),
+            "model": f"{spec.name}, test accuracy {accuracy:.1%} on {ACCURACY_IMAGES} images",
             "target": result["target"],
+            "first panel": "the ground-truth mask: the only evidence for the class",
         },
+        panel_px=136,
     )
-    scores = spec.model(x, training=False).numpy()
+    page.add_section("Ranking", _summary_html(result))
+    probabilities = tf.nn.softmax(spec.model(x, training=False)).numpy()
     page.add(
         x,
         {"ground-truth mask": masks.astype(np.float32), **maps},
-        predictions=scores,
+        predictions=probabilities,
         targets=targets,
         labels=labels,
-        names=[f"test_{i}" for i in range(images)],
+        names=[f"{name} (test image {i + 1})" for i, name in enumerate(class_names)],
         display=display,
+        seconds={name: seconds[name] for name in maps},
     )
-    paths = page.write(out)
-    html_text = paths["html"].read_text(encoding="utf-8")
-    paths["html"].write_text(
-        html_text.replace("<table>", _summary_html(result) + "<table>", 1), encoding="utf-8"
-    )
+    page.write(out)
     result["seconds_total"] = round(time.time() - started, 1)
     (out / "metrics.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     return result
@@ -282,16 +290,20 @@ def _summary_html(result: dict) -> str:
     )
     model = result["model"]
     return (
-        f"<h2>Ranking</h2><p>Model {esc(model['name'])}, test accuracy "
+        f"<p>Model {esc(model['name'])}, test accuracy "
         f"{model['test_accuracy']:.1%} on {model['test_images']} generated images; "
         f"{result['images']} test images explained for their true class. The shape covers "
         f"{result['mask_fraction']:.1%} of each image on average; <i>random</i> is a map of "
         f"uniform noise, the floor every method should beat.</p>"
         f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-        f"<h2>What the numbers mean</h2><ul>{meaning}</ul><h2>Images</h2>"
-        "<p>First column after the image: the ground-truth mask (the only evidence for the "
-        "class).</p>"
+        f"<h3>What the numbers mean</h3><ul>{meaning}</ul>"
     )
+
+
+def _on_terminal() -> bool:
+    import sys
+
+    return sys.stderr.isatty()
 
 
 def _jsonable(options: dict) -> dict:

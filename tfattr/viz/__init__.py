@@ -1,10 +1,12 @@
 """Pictures of attributions: Captum-style figures, comparison grids, overlays and files.
 
-- :func:`visualize` -- one map, with Captum's methods (``heat_map``, ``blended_heat_map``,
+- :func:`visualize` -- one map, drawn by default as its kind of map is best read (region maps
+  such as Grad-CAM as a jet heat map over the photo, pixel maps such as IG with outliers clipped
+  over a darkened photo; :mod:`tfattr.viz.styles`), or with Captum's methods (``heat_map``, ``blended_heat_map``,
   ``original_image``, ``masked_image``, ``alpha_scaling``) and signs (``all``, ``positive``,
   ``negative``, ``absolute_value``); :func:`visualize_multiple` -- several methods side by side.
-- :func:`compare` -- one row per image, one column per attribution method, optionally on one
-  shared colour scale.
+- :func:`compare` -- per image, one panel per attribution method, wrapped into rows of readable
+  width; each panel on its own scale, or maps of the same units on one shared scale.
 - :func:`overlay` -- the Grad-CAM jet overlay as a uint8 array (matplotlib colormaps, no OpenCV).
 - :func:`plot_img_attributions` -- the four-panel figure of the TF Integrated Gradients tutorial.
 - :func:`save` -- a figure or an array to PNG.
@@ -27,9 +29,11 @@ from tfattr.viz.arrays import (
     SIGNS,
     as_images,
     as_maps,
+    broadcast_pair,
     normalize,
     outlier_threshold,
     reduce_channels,
+    scale_values,
     select_sign,
 )
 from tfattr.viz.deprocess import (
@@ -43,8 +47,6 @@ from tfattr.viz.deprocess import (
     resolve_deprocess,
 )
 from tfattr.viz.figures import (
-    DEFAULT_CMAPS,
-    METHODS,
     compare,
     draw,
     new_figure,
@@ -53,15 +55,31 @@ from tfattr.viz.figures import (
     visualize_multiple,
 )
 from tfattr.viz.images import figure_to_array, overlay, png_bytes, render, save, to_uint8
+from tfattr.viz.styles import (
+    DEFAULT_CMAPS,
+    METHODS,
+    REGION_METHODS,
+    STYLES,
+    UNITS,
+    Style,
+    map_kind,
+    resolve_style,
+    units_of,
+)
 
 __all__ = [
     "DEFAULT_CMAPS",
     "DEPROCESSORS",
     "METHODS",
     "REDUCTIONS",
+    "REGION_METHODS",
     "SIGNS",
+    "STYLES",
+    "UNITS",
+    "Style",
     "as_images",
     "as_maps",
+    "broadcast_pair",
     "compare",
     "deprocess_caffe",
     "deprocess_none",
@@ -71,6 +89,7 @@ __all__ = [
     "draw",
     "figure_to_array",
     "get_deprocess",
+    "map_kind",
     "new_figure",
     "normalize",
     "outlier_threshold",
@@ -80,9 +99,12 @@ __all__ = [
     "reduce_channels",
     "render",
     "resolve_deprocess",
+    "resolve_style",
     "save",
+    "scale_values",
     "select_sign",
     "to_uint8",
+    "units_of",
     "visualize",
     "visualize_multiple",
 ]

@@ -224,6 +224,58 @@ def normalize(
     return np.clip(shown / scale, low, 1.0), float(scale)
 
 
+def scale_values(
+    values: np.ndarray,
+    sign: str = "absolute_value",
+    scaling: str = "outliers",
+    outlier_perc: float = 2,
+    clip: str = "mass",
+    scale: float | None = None,
+) -> tuple[np.ndarray, float]:
+    """A reduced map scaled for colouring, by outlier clipping or by its own range.
+
+    Args:
+        values: reduced maps, e.g. ``(H, W)``.
+        sign: see :func:`select_sign`.
+        scaling: ``"outliers"`` (:func:`normalize`: divide by the clip threshold; ``all`` gives
+            [-1, 1]) or ``"minmax"`` (``(v - min) / (max - min)`` of the sign's values, in
+            [0, 1]: a constant offset, e.g. RISE's, drops out).
+        outlier_perc, clip: see :func:`outlier_threshold` (``"outliers"`` only).
+        scale: a fixed threshold instead of this map's (``"outliers"`` only; a shared scale).
+
+    Returns:
+        ``(scaled, scale)``: the scaled values, and the threshold (``"outliers"``) or the range
+        ``max - min`` (``"minmax"``); 0.0 when the map has nothing to show.
+
+    Example:
+        >>> scaled, span = scale_values(cam, sign="positive", scaling="minmax")
+    """
+    if scaling == "outliers":
+        return normalize(values, sign, outlier_perc, clip, scale)
+    if scaling != "minmax":
+        raise ValueError(f"scaling: expected 'outliers' or 'minmax', got {scaling!r}.")
+    shown = select_sign(np.asarray(values, np.float64), sign)
+    if shown.size == 0:
+        return shown, 0.0
+    low, high = float(shown.min()), float(shown.max())
+    span = high - low
+    if span <= 0:
+        return np.zeros_like(shown), 0.0
+    return (shown - low) / span, span
+
+
+def broadcast_pair(images: np.ndarray, maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs N images with N maps; one image is repeated for N maps."""
+    if images.shape[0] == maps.shape[0]:
+        return images, maps
+    if images.shape[0] == 1:
+        return np.repeat(images, maps.shape[0], axis=0), maps
+    raise ValueError(
+        f"attr and image: {maps.shape[0]} maps for {images.shape[0]} images; give one map per "
+        f"image (or a single image for several maps)."
+    )
+
+
 def check_choice(value, name: str, choices) -> str:
     if value not in choices:
         raise ValueError(f"{name}: expected one of {tuple(choices)}, got {value!r}.")

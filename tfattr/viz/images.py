@@ -1,4 +1,4 @@
-"""Pictures as arrays and files: the Grad-CAM overlay, PNG encoding, saving figures and arrays."""
+"""Pictures as arrays and files: panels as pixels, the Grad-CAM overlay, PNG files."""
 
 from __future__ import annotations
 
@@ -12,19 +12,29 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from tfattr.viz.arrays import (
+    SIGNS,
     as_images,
     as_maps,
+    broadcast_pair,
     check_choice,
-    normalize,
     reduce_channels,
     resize_maps,
+    scale_values,
+)
+from tfattr.viz.styles import (
+    DARK_BACKGROUND,
+    DEFAULT_CMAPS,
+    METHODS,
+    REGION_CMAP,
+    Style,
+    resolve_style,
 )
 
 
 def overlay(
     heatmap,
     image,
-    cmap: str = "jet",
+    cmap=REGION_CMAP,
     alpha: float = 0.4,
     reduce: str = "sum",
     deprocess=None,
@@ -73,13 +83,19 @@ def overlay(
 def render(
     values,
     rgb=None,
-    method: str = "heat_map",
-    sign: str = "absolute_value",
-    outlier_perc: float = 2,
-    clip: str = "mass",
+    method: str | None = None,
+    sign: str | None = None,
+    outlier_perc: float | None = None,
+    clip: str | None = None,
     cmap=None,
-    alpha: float = 0.5,
+    alpha: float | None = None,
     scale: float | None = None,
+    *,
+    style: str | Style = "auto",
+    kind: str = "pixel",
+    scaling: str | None = None,
+    background: str | None = None,
+    opacity: str | None = None,
 ) -> tuple[np.ndarray, float]:
     """One panel of :func:`tfattr.viz.visualize` as pixels, without a figure (for reports).
 
@@ -87,50 +103,95 @@ def render(
         values: one reduced map ``(H, W)`` (see :func:`tfattr.viz.reduce_channels`).
         rgb: the image as float RGB in [0, 1], ``(H, W, 3)`` (:func:`tfattr.viz.as_images`);
             needed by every method but ``heat_map``.
-        method, sign, outlier_perc, clip, cmap, alpha, scale: as in :func:`tfattr.viz.visualize`.
+        method, sign, outlier_perc, clip, cmap, alpha, scale: as in :func:`tfattr.viz.visualize`;
+            None takes the style's default.
+        style: ``"auto"`` (by ``kind``), ``"region"``, ``"pixel"``, ``"captum"``, or a resolved
+            :class:`tfattr.viz.styles.Style` (then the other drawing options are ignored).
+        kind: ``"region"`` or ``"pixel"`` (:func:`tfattr.viz.map_kind`), for ``style="auto"``.
+        scaling, background, opacity: see :class:`tfattr.viz.styles.Style`.
 
     Returns:
         ``(pixels, scale)``: uint8 ``(H, W, 3)`` (``alpha_scaling``: ``(H, W, 4)``) and the
-        threshold that maps to full colour (0.0 for a map with nothing to show).
+        threshold that maps to full colour (``minmax`` scaling: the map's range); 0.0 for a map
+        with nothing to show.
 
     Example:
-        >>> pixels, scale = render(attr.sum(-1), photo / 255, method="blended_heat_map")
+        >>> pixels, scale = render(cam, photo / 255, kind="region")
     """
-    from tfattr.viz.figures import DEFAULT_CMAPS, METHODS
-
-    check_choice(method, "method", METHODS)
-    if method in ("masked_image", "alpha_scaling") and sign == "all":
-        raise ValueError(f"method={method!r} needs one sign, not 'all' (as in Captum).")
-    if rgb is None and method != "heat_map":
-        raise ValueError(f"method={method!r} needs the image.")
     values = np.asarray(values, np.float64)
-    norm, scale = normalize(values, sign, outlier_perc, clip, scale)
-    if method == "original_image":
+    if not isinstance(style, Style):
+        style = resolve_style(
+            style,
+            kind,
+            signed=bool(values.size and values.min() < 0),
+            has_image=rgb is not None,
+            method=method,
+            sign=sign,
+            outlier_perc=outlier_perc,
+            clip=clip,
+            cmap=cmap,
+            alpha=alpha,
+            scaling=scaling,
+            background=background,
+            opacity=opacity,
+        )
+    check_choice(style.method, "method", METHODS)
+    check_choice(style.sign, "sign", SIGNS)
+    if style.method in ("masked_image", "alpha_scaling") and style.sign == "all":
+        raise ValueError(
+            f"method={style.method!r} needs one sign (positive, negative or absolute_value): a "
+            f"mask cannot show positive and negative attributions at once (as in Captum)."
+        )
+    if rgb is None and style.method != "heat_map":
+        raise ValueError(f"method={style.method!r} needs the image; pass image=...")
+    norm, scale = scale_values(
+        values, style.sign, style.scaling, style.outlier_perc, style.clip, scale
+    )
+    if style.method == "original_image":
         return to_uint8(rgb), scale
-    if method == "masked_image":
+    if style.method == "masked_image":
         return to_uint8(rgb * norm[..., None]), scale
-    if method == "alpha_scaling":
+    if style.method == "alpha_scaling":
         return to_uint8(np.concatenate([rgb, norm[..., None]], axis=-1)), scale
-    chosen = DEFAULT_CMAPS[sign] if cmap is None else cmap
-    colormap = matplotlib.colormaps[chosen] if isinstance(chosen, str) else chosen
-    # The same colours as the figures: vmin..vmax is -1..1 for "all", 0..1 otherwise.
-    colours = np.asarray(colormap((norm + 1) / 2 if sign == "all" else norm))[..., :3]
-    if method == "blended_heat_map":
-        grey = np.repeat(rgb.mean(axis=-1, keepdims=True), 3, axis=-1)
-        colours = (1 - alpha) * grey + alpha * colours
+    colours = np.asarray(colormap_of(style)(colour_position(norm, style)))[..., :3]
+    if style.method == "blended_heat_map":
+        opacity = style.alpha * (
+            value_opacity(norm)[..., None] if style.opacity == "value" else 1.0
+        )
+        colours = (1 - opacity) * background_of(rgb, style.background) + opacity * colours
     return to_uint8(colours), scale
 
 
-def broadcast_pair(images: np.ndarray, maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs N images with N maps; one image is repeated for N maps."""
-    if images.shape[0] == maps.shape[0]:
-        return images, maps
-    if images.shape[0] == 1:
-        return np.repeat(images, maps.shape[0], axis=0), maps
-    raise ValueError(
-        f"attr and image: {maps.shape[0]} maps for {images.shape[0]} images; give one map per "
-        f"image (or a single image for several maps)."
-    )
+def value_opacity(norm: np.ndarray) -> np.ndarray:
+    """Opacity that follows a scaled value: 0 at 0, full from half of full colour up.
+
+    Pixel maps are sparse: opacity proportional to the value hides all but the few largest
+    pixels, while full opacity everywhere would hide the photo.
+    """
+    return np.minimum(1.0, 2.0 * np.abs(norm))
+
+
+def colormap_of(style: Style):
+    """The matplotlib colormap object of a style."""
+    chosen = style.cmap
+    if chosen is None:
+        chosen = DEFAULT_CMAPS[style.sign]
+    return matplotlib.colormaps[chosen] if isinstance(chosen, str) else chosen
+
+
+def colour_position(norm: np.ndarray, style: Style) -> np.ndarray:
+    """Where scaled values fall on the colour map, in [0, 1] (signed maps: 0 at the middle)."""
+    if style.sign == "all" and style.scaling == "outliers":
+        return (norm + 1.0) / 2.0
+    return norm
+
+
+def background_of(rgb: np.ndarray, background: str) -> np.ndarray:
+    """The photo under a blended map: grey, in colour, or darkened grey."""
+    if background == "colour":
+        return rgb
+    grey = np.repeat(rgb.mean(axis=-1, keepdims=True), 3, axis=-1)
+    return grey * DARK_BACKGROUND if background == "dark" else grey
 
 
 def to_uint8(array) -> np.ndarray:
