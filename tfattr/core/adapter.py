@@ -89,15 +89,27 @@ def output_layer(model, output_index: int | None = None):
     return layer
 
 
+def final_activation(layer) -> str | None:
+    """``"softmax"`` or ``"sigmoid"`` when `layer` ends in that activation (a ``Softmax`` layer,
+    an ``Activation`` layer, or a fused ``activation=``), else None."""
+    if type(layer).__name__ == "Softmax":
+        return "softmax"
+    name = getattr(getattr(layer, "activation", None), "__name__", None)
+    return name if name in ("softmax", "sigmoid") else None
+
+
+def activation_removal(layer) -> Override | None:
+    """An override that makes `layer` skip its final softmax or sigmoid, or None."""
+    if final_activation(layer) is None:
+        return None
+    if type(layer).__name__ in ("Softmax", "Activation"):
+        return lambda call: lambda inputs, *args, **kwargs: inputs
+    return lambda call: with_activation(layer, _identity)
+
+
 def softmax_override(layer) -> Override | None:
     """An override that makes `layer` skip its softmax, or None if it applies none."""
-    if type(layer).__name__ == "Softmax" or (
-        type(layer).__name__ == "Activation" and is_softmax(getattr(layer, "activation", None))
-    ):
-        return lambda call: lambda inputs, *args, **kwargs: inputs
-    if is_softmax(getattr(layer, "activation", None)):
-        return lambda call: with_activation(layer, _identity)
-    return None
+    return activation_removal(layer) if final_activation(layer) == "softmax" else None
 
 
 def _identity(x):
@@ -109,11 +121,16 @@ class ModelAdapter:
 
     Args:
         model: a Keras 3 or tf-keras model, a SavedModel / ``hub.load`` object, or a callable.
-        output: ``"logits"`` (default; a final softmax inside the model is skipped),
-            ``"probabilities"`` (a softmax is applied unless the model ends in one), or ``"raw"``
-            (what the model returns). Opaque models (SavedModel, callable) cannot have their
-            softmax removed: if they return probabilities, ``"logits"`` warns and ``"raw"`` is the
-            honest choice.
+        output: ``"logits"`` (default; a final softmax or sigmoid inside the model is skipped),
+            ``"probabilities"`` (a softmax is applied unless the model ends in a softmax or a
+            sigmoid; a single-logit model gets a sigmoid), or ``"raw"`` (what the model
+            returns). Opaque models (SavedModel, callable) cannot have their softmax removed: if
+            they return probabilities, ``"logits"`` warns and ``"raw"`` is the honest choice.
+            A model with a single output score (a binary classifier) has two classes: class 1
+            is its score and class 0 the negative class, ``-z`` for a logit ``z`` and ``1 - p``
+            for a probability ``p`` (with ``"raw"``, only when the model ends in a sigmoid;
+            otherwise its one score is class 0). Multi-label sigmoid models explain each
+            label's logit.
         output_index: for models with several outputs, which one to explain (an index or a key
             of a dict output).
     """
@@ -131,14 +148,14 @@ class ModelAdapter:
         self._forward = self._make_forward()
         # Leaf layers and output shapes in call order, per input shape (layers.execution_order).
         self.execution_orders: dict[tuple, list] = {}
-        self._final_softmax = None
+        self._final_layer, self.final_activation = None, None
         if not self.opaque:
             layer = output_layer(model, output_index if isinstance(output_index, int) else None)
-            if layer is not None and softmax_override(layer) is not None:
-                self._final_softmax = layer
+            if layer is not None and final_activation(layer) is not None:
+                self._final_layer, self.final_activation = layer, final_activation(layer)
         self.overrides: dict[Any, Override] = {}
-        if self._final_softmax is not None and output == "logits":
-            self.overrides[self._final_softmax] = softmax_override(self._final_softmax)
+        if self._final_layer is not None and output == "logits":
+            self.overrides[self._final_layer] = activation_removal(self._final_layer)
 
     # ----------------------------------------------------------------------------------------
     @property
@@ -162,7 +179,8 @@ class ModelAdapter:
 
     @property
     def softmax_removed(self) -> bool:
-        return self._final_softmax is not None and self.output == "logits"
+        """Whether the model's final softmax (or sigmoid) is skipped."""
+        return self._final_layer is not None and self.output == "logits"
 
     def _make_forward(self) -> Callable[[tf.Tensor], Any]:
         model = self.model
@@ -226,8 +244,15 @@ class ModelAdapter:
                 f"model output has shape {tuple(scores.shape)}; tfattr explains classifiers whose "
                 f"output is (batch, classes). Select an output with output_index or wrap the model."
             )
-        if self.output == "probabilities" and self._final_softmax is None:
-            scores = tf.nn.softmax(scores, axis=-1)
+        probabilities = self.final_activation == "sigmoid" and self.output != "logits"
+        if self.output == "probabilities" and self._final_layer is None:
+            if scores.shape[-1] == 1:
+                scores, probabilities = tf.sigmoid(scores), True
+            else:
+                scores = tf.nn.softmax(scores, axis=-1)
+        binary = self.output != "raw" or self.final_activation == "sigmoid"
+        if scores.shape[-1] == 1 and binary:  # a binary classifier: class 0 is the negative one
+            scores = tf.concat([1.0 - scores if probabilities else -scores, scores], axis=-1)
         return scores
 
     def key(self) -> tuple:

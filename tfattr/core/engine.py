@@ -585,10 +585,11 @@ def _slots(available: int, bound: int) -> int:
 class _Sums:
     """Per-image statistics. Updates for images that have no value yet are kept as they come
     and joined at the end (one copy: chunks of one row per image cost nothing more); an update
-    for an image that already has a value moves everything into a device variable, which
-    further updates are scattered into in place (the host passes only slot indices). Small
-    updates (e.g. Occlusion's one score per window) wait and are scattered together, at most
-    N rows or 1 MiB at a time, so a chunk does not cost one scatter op of its own."""
+    for an image that already has a value joins everything into one tensor, which further
+    updates are scattered into (the host passes only slot indices). Small updates (e.g.
+    Occlusion's one score per window) wait and are scattered together, at most N rows or 1 MiB
+    at a time, so a chunk does not cost one scatter op of its own. No variable is created, so
+    the engine runs the same inside a ``tf.distribute`` replica context."""
 
     BATCH_BYTES = 1 << 20
 
@@ -596,7 +597,7 @@ class _Sums:
         self.n = n
         self.pieces: dict[str, list[tuple[np.ndarray, tf.Tensor]]] = {}
         self.seen: dict[str, np.ndarray] = {}  # images with a value, per statistic
-        self.totals: dict[str, tf.Variable] = {}
+        self.totals: dict[str, tf.Tensor] = {}
         self.waiting: dict[str, list[tuple[np.ndarray, tf.Tensor]]] = {}
 
     def add(self, name: str, update: tf.Tensor, ids: np.ndarray) -> None:
@@ -607,8 +608,7 @@ class _Sums:
                 seen[ids] = True
                 self.pieces.setdefault(name, []).append((ids, update))
                 return
-            joined = self._join(name, update.dtype, update.shape[1:])
-            self.totals[name] = tf.Variable(joined, trainable=False)
+            self.totals[name] = self._join(name, update.dtype, update.shape[1:])
         waiting = self.waiting.setdefault(name, [])
         waiting.append((ids, update))
         rows = sum(i.size for i, _ in waiting)
@@ -622,9 +622,10 @@ class _Sums:
         ids = np.concatenate([i for i, _ in waiting])
         updates = waiting[0][1] if len(waiting) == 1 else tf.concat([u for _, u in waiting], 0)
         if np.array_equal(ids, np.arange(self.n)):  # every image in order: a dense add
-            self.totals[name].assign_add(updates)
+            self.totals[name] = self.totals[name] + updates
         else:
-            self.totals[name].scatter_add(tf.IndexedSlices(updates, tf.constant(ids)))
+            indices = tf.constant(ids[:, None])
+            self.totals[name] = tf.tensor_scatter_nd_add(self.totals[name], indices, updates)
 
     def _join(self, name: str, dtype, shape) -> tf.Tensor:
         """The pieces of ``name`` as one ``(n, *shape)`` tensor (zeros for images without)."""
@@ -640,7 +641,7 @@ class _Sums:
     def result(self) -> dict[str, tf.Tensor]:
         for name in self.totals:
             self._scatter(name)
-        out = {name: tf.convert_to_tensor(v) for name, v in self.totals.items()}
+        out = dict(self.totals)
         for name, pieces in list(self.pieces.items()):
             out[name] = self._join(name, pieces[0][1].dtype, pieces[0][1].shape[1:])
         return out
