@@ -287,3 +287,12 @@ def test_hub_offset_through_image_folder_labels(tmp_path, hub_like):
     assert labels.numpy().tolist() == [TABBY + 1]
     _, plain = next(iter(data_images.image_folder(tmp_path, 8)))
     assert plain.numpy().tolist() == [TABBY]  # label_offset defaults to 0
+
+
+def test_noise_tunnel_kinds_on_one_model_keep_their_own_statistics(cnn, x):
+    # Compiled steps are shared between explainers of one model: each kind must get its own.
+    mean = tfattr.SmoothGrad(cnn, samples=6, seed=1).explain(x, 1).numpy()
+    square = tfattr.SmoothGrad(cnn, kind="smoothgrad_sq", samples=6, seed=1).explain(x, 1).numpy()
+    var = tfattr.SmoothGrad(cnn, kind="vargrad", samples=6, seed=1).explain(x, 1).numpy()
+    np.testing.assert_allclose(var, square - mean**2, rtol=1e-4, atol=1e-6)
+    assert square.min() >= 0 and differs(square, mean)
