@@ -196,7 +196,8 @@ def _reason(error: tf.errors.OpError) -> str:
     """TensorFlow's message without its graph internals (``{{function_node ...}}``, ``[Op:...]``)."""
     text = re.sub(r"\{\{[^}]*\}\}", "", error.message or type(error).__name__)
     text = re.sub(r"\s*\[Op:[^\]]*\]", "", text).strip()
-    return (text.splitlines() or [type(error).__name__])[0].strip()
+    first = (text.splitlines() or [type(error).__name__])[0]
+    return re.sub(r"\s*name:\s*$", "", first).strip()  # (eager ops end with "name: <op>")
 
 
 def _inside(path: pathlib.Path, root: pathlib.Path, allow_root: bool = False) -> bool:
