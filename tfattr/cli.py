@@ -500,6 +500,18 @@ def cmd_demo(args) -> int:
 # explain
 
 
+def _check_out(folder, figures: int) -> None:
+    """The output folder is usable (writable, with room for the figures) before any work."""
+    from tfattr.core.outputs import DEFAULT_NEEDED_BYTES, check_output_dir
+
+    try:  # (a comparison figure is ~0.5 MiB)
+        check_output_dir(
+            folder, needed_bytes=DEFAULT_NEEDED_BYTES + figures * (1 << 20), name="--out"
+        )
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
 def cmd_explain(args) -> int:
     if _listing(args):
         return 0
@@ -508,6 +520,7 @@ def cmd_explain(args) -> int:
     paths = _image_paths(args.images)
     entries = parse_methods(args.methods)
     settings = parse_settings(args.set, entries)
+    _check_out(args.out, figures=len(paths))
     spec = load_model(args.model, args.weights)
     entries = parse_methods(args.methods, spec)
     target = parse_target(args.target, spec)

@@ -18,3 +18,7 @@ class LayerNotFoundError(ModelError, KeyError):
 
 class OpaqueModelError(ModelError):
     """A method that needs the model's layers was given a model that exposes none."""
+
+
+class NonFiniteError(ModelError):
+    """The model's outputs or gradients are NaN or infinite for some images (finite inputs)."""

@@ -8,6 +8,7 @@ import toy_models
 import tfattr
 from tfattr.core import engine
 from tfattr.core.adapter import ModelAdapter
+from tfattr.core.baselines import stack
 from tfattr.core.engine import GradientEngine, Plan
 
 
@@ -98,7 +99,7 @@ def test_no_retrace_across_calls_images_steps_and_baselines():
     ig = tfattr.IntegratedGradients(model, batch_size=8)
     x = np.random.default_rng(0).uniform(size=(2, *toy_models.SHAPE)).astype("f4")
     ig.explain(x, target=1)
-    ig.explain(x, target=1, baseline=np.ones((2, *toy_models.SHAPE), "f4"))
+    ig.explain(x, target=1, baseline=stack(np.ones((2, *toy_models.SHAPE), "f4")))
     traces = ig.engine.trace_count  # one step for a single baseline, one for stacks
     # Other images and steps whose rows fill whole chunks of 8 reuse those steps.
     ig.explain(x[:1], target=0, steps=16)

@@ -122,7 +122,16 @@ def test_class_names_from_the_keras_cache(tmp_path, monkeypatch, imagenet_assets
     assert hub[1:3] == ["tench", "goldfish"] and names[1] == "goldfish"
 
 
+def test_class_names_ship_with_tfattr(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # no Keras cache, no network
+    names = data.imagenet_class_names(download=False)
+    assert (names[0], names[281], len(names)) == ("tench", "tabby", 1000)
+
+
 def test_class_names_offline_fall_back_to_wordnet_ids(tmp_path, monkeypatch, caplog):
+    from tfattr.data import labels
+
+    monkeypatch.setattr(labels, "_packaged_class_index", lambda: None)  # a broken install
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     assert data.imagenet_class_names(download=False) == data.imagenet_wnids()
     with caplog.at_level(logging.WARNING, logger="tfattr"):

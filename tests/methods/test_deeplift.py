@@ -6,6 +6,7 @@ import pytest
 import toy_models
 
 import tfattr
+from tfattr.core import baselines
 
 SHAPE = (10, 10, 3)
 
@@ -96,11 +97,11 @@ def test_one_shared_baseline_equals_the_same_baseline_for_every_image(kind):
     baseline = rng.normal(size=SHAPE).astype("f4")
     shared = tfattr.DeepLift(model).explain(x, target=1, baseline=baseline)
     per_image = np.stack([baseline] * 3)
-    stacked = tfattr.DeepLift(model).explain(x, target=1, baseline=per_image)
+    stacked = tfattr.DeepLift(model).explain(x, target=1, baseline=baselines.per_image(per_image))
     np.testing.assert_allclose(shared, stacked, rtol=1e-5, atol=1e-6)
     own = rng.normal(size=(3, *SHAPE)).astype("f4")
     _, delta = tfattr.DeepLift(model).explain(
-        x, target=1, baseline=own, return_convergence_delta=True
+        x, target=1, baseline=baselines.per_image(own), return_convergence_delta=True
     )
     np.testing.assert_allclose(delta, 0, atol=2e-4)
 

@@ -11,7 +11,15 @@ A baseline lives in the model's input space (the preprocessed tensor the model s
   side / 8), as in the blurred baselines of Sturmfels et al. 2020.
 - a tensor broadcastable to one image (a scalar, ``(C,)``, ``(H, W, C)``, ``(1, H, W, C)``).
 - a stack ``(K, H, W, C)`` of K baselines, whose results are averaged (e.g. the "random
-  baselines" Integrated Gradients of the classic tutorial).
+  baselines" Integrated Gradients of the classic tutorial);
+- one baseline per image, explicitly: ``per_image(b)`` with ``b`` of shape ``(N, H, W, C)``
+  (image i against ``b[i]``, Captum's reading of that shape), or ``(N, K, H, W, C)`` for K
+  baselines per image, averaged per image.
+
+A stack whose K equals the number of images N (N > 1) could mean either "K baselines for every
+image" or "one baseline per image" (Captum reads it the second way): it is refused, naming both
+readings, until it is wrapped in ``per_image(b)`` or ``stack(b)``. The ``baselines`` option of
+GradientShap and DeepLiftShap is a distribution of references, so its rows are always a stack.
 """
 
 from __future__ import annotations
@@ -26,6 +34,37 @@ from tfattr.core.inputs import as_images
 from tfattr.core.random import uniform_rows
 
 NAMES = ("black", "white", "uniform", "blur")
+
+
+@dataclasses.dataclass(frozen=True)
+class Tagged:
+    """Baseline values with their reading made explicit (see :func:`per_image`, :func:`stack`)."""
+
+    values: object
+    per_image: bool
+
+    def __repr__(self) -> str:
+        kind = "per_image" if self.per_image else "stack"
+        return f"{kind}(shape={tuple(np.shape(self.values))})"
+
+
+def per_image(values) -> Tagged:
+    """Marks baselines as one per image: ``(N, H, W, C)`` (image i against ``values[i]``) or
+    ``(N, K, H, W, C)`` (K per image, their results averaged per image).
+
+    Example:
+        >>> ig.explain(images, baseline=tfattr.core.baselines.per_image(blurred_images))
+    """
+    return Tagged(values, True)
+
+
+def stack(values) -> Tagged:
+    """Marks ``(K, H, W, C)`` baselines as a stack shared by every image, results averaged.
+
+    Example:
+        >>> ig.explain(images, baseline=tfattr.core.baselines.stack(random_references))
+    """
+    return Tagged(values, False)
 
 
 @dataclasses.dataclass
@@ -73,7 +112,7 @@ def resolve(
         if baseline not in NAMES:
             raise ValueError(
                 f"{name}: expected one of {NAMES}, a tensor broadcastable to one image "
-                f"{shape} or a stack (K, *{shape}), got {baseline!r}."
+                f"{shape}, a stack {_dims('K', shape)} or per_image(b), got {baseline!r}."
             )
         if baseline == "black":
             return Baselines(tf.zeros((1, *shape)), 1, False)
@@ -84,21 +123,67 @@ def resolve(
             noise = uniform_rows(seed, tf.zeros((1,), tf.int32), shape, stream=7)
             return Baselines(lo + (hi - lo) * noise, 1, True)
         return Baselines(gaussian_blur(x, blur_sigma), 1, True)
+    tagged = isinstance(baseline, Tagged)
+    explicit = baseline.per_image if tagged else None
+    if tagged:
+        baseline = baseline.values
+    if explicit is None and name == "baselines":
+        explicit = False  # a distribution of references (GradientShap, DeepLiftShap)
     array = baseline.numpy() if isinstance(baseline, tf.Tensor | tf.Variable) else baseline
-    if np.ndim(array) != 4:
+    n = int(x.shape[0])
+    accepted = (
+        f"one baseline broadcastable to {shape} (a scalar, ({shape[-1]},), {shape}, "
+        f"{_dims(1, shape)}), a stack of baselines {_dims('K', shape)} shared by every image, "
+        f"or per_image(b) with b of shape {_dims(n, shape)} or {_dims(n, shape, 'K')}"
+    )
+    ndim = np.ndim(array)
+    if explicit:
+        return _per_image(array, n, shape, accepted, name)
+    if ndim > 4:
+        raise ValueError(f"{name}: got shape {np.shape(array)}; expected {accepted}.")
+    if ndim != 4:
         try:
             array = np.broadcast_to(np.asarray(array), shape)[None]
         except ValueError:
             raise ValueError(
-                f"{name}: shape {np.shape(array)} does not broadcast to one image {shape}; give "
-                f"one baseline {shape} or a stack (K, *{shape})."
+                f"{name}: got shape {np.shape(array)}, which does not broadcast to one image "
+                f"{shape}; expected {accepted}."
             ) from None
     values, _ = as_images(array, name=name)
     if tuple(values.shape[1:]) != shape:
+        raise ValueError(f"{name}: got shape {tuple(values.shape)}; expected {accepted}.")
+    count = int(values.shape[0])
+    if explicit is None and count == n > 1:
         raise ValueError(
-            f"{name}: a stack of baselines must be (K, *{shape}), got {tuple(values.shape)}."
+            f"{name}: shape {tuple(values.shape)} for {n} images can be read two ways: one "
+            f"baseline per image (image i against {name}[i], Captum's reading), or a stack of "
+            f"{n} baselines whose results are averaged for every image. Say which: "
+            f"{name}=tfattr.core.baselines.per_image(b) or "
+            f"{name}=tfattr.core.baselines.stack(b)."
         )
-    return Baselines(values, int(values.shape[0]), False)
+    return Baselines(values, count, False)
+
+
+def _dims(lead, shape, second=None) -> str:
+    """``(lead, [second,] *shape)`` written out, e.g. ``(K, 8, 8, 3)``."""
+    parts = [lead, *([] if second is None else [second]), *shape]
+    return "(" + ", ".join(str(p) for p in parts) + ")"
+
+
+def _per_image(array, n, shape, accepted, name) -> Baselines:
+    """``per_image(b)``: ``(N, *shape)`` or ``(N, K, *shape)`` as per-image baselines."""
+    got = tuple(np.shape(array))
+    if len(got) == len(shape) + 1 and got[0] == n and got[1:] == shape:
+        values, _ = as_images(array, name=name)
+        return Baselines(values, 1, True)
+    if len(got) == len(shape) + 2 and got[0] == n and got[2:] == shape and got[1] > 0:
+        values, _ = as_images(np.reshape(np.asarray(array), (-1, *shape)), name=name)
+        return Baselines(values, got[1], True)
+    raise ValueError(
+        f"{name}: per_image baselines of shape {got} do not match {n} images of shape "
+        f"{shape}; expected {_dims(n, shape)} or {_dims(n, shape, 'K')}, or without per_image: "
+        f"{accepted.split(', or per_image')[0]}."
+    )
 
 
 def _value_range(x, value_range, name):

@@ -37,8 +37,9 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from tfattr.core import model_cache
+from tfattr.core import memory, model_cache
 from tfattr.core.adapter import ModelAdapter
+from tfattr.errors import NonFiniteError
 
 log = logging.getLogger("tfattr")
 
@@ -135,10 +136,19 @@ def gradients(adapter, points: tf.Tensor, targets: tf.Tensor | None, overrides=N
         if targets is None:
             targets = tf.argmax(scores, axis=-1, output_type=tf.int32)
         picked = tf.gather(scores, targets, axis=1, batch_dims=1)
+        score = picked
         if scale is not None:
             picked = picked * tf.cast(scale, picked.dtype)
     # Rows are independent (inference mode), so the gradient of the sum is per-row gradients.
-    return tape.gradient(picked, points), scores
+    grads = tape.gradient(picked, points)
+    # A NaN or infinite target score can have a finite gradient (log of a negative number):
+    # the row's attribution is made NaN so that the call's check names its image. Rows scaled
+    # by 0 (padding) are left alone, so they cannot spoil the sums of other images.
+    bad = ~tf.math.is_finite(score)
+    if scale is not None:
+        bad = bad & (tf.cast(scale, score.dtype) != 0)
+    marker = tf.where(bad, tf.constant(np.nan, grads.dtype), tf.constant(1.0, grads.dtype))
+    return grads * tf.reshape(marker, [-1] + [1] * (grads.shape.rank - 1)), scores
 
 
 def _relaxed_spec(value) -> tf.TensorSpec:
@@ -168,6 +178,14 @@ class GradientEngine:
         progress: show a progress bar (None: only for long jobs on a terminal).
         owner: who runs the plans (an explainer class); part of the compiled steps' key, which
             engines on the same model share.
+        allow_nonfinite: return NaN or infinite results as they are; by default a call whose
+            results (attributions, model scores) are not finite for some images raises
+            :class:`~tfattr.errors.NonFiniteError` naming them.
+
+    Before a call runs, ``batch_size`` is lowered (with a warning) when a chunk's estimated
+    working set would not fit in half the memory the process may still allocate
+    (:mod:`tfattr.core.memory`), so a too-large ``batch_size`` runs in smaller chunks instead of
+    crashing.
     """
 
     def __init__(
@@ -177,9 +195,13 @@ class GradientEngine:
         jit_compile: bool = False,
         progress: bool | None = None,
         owner: str = "",
+        allow_nonfinite: bool = False,
     ):
         self.adapter = adapter
         self.owner = owner
+        self.allow_nonfinite = bool(allow_nonfinite)
+        self._isolate = False  # steps that keep non-finite rows to their images (see run)
+        self._row_bytes: dict[tuple, int] = {}
         self.batch_size = int(batch_size)
         self.jit_compile = bool(jit_compile)
         self.progress = progress
@@ -195,8 +217,25 @@ class GradientEngine:
 
         Returns a dict with the requested statistics, each of shape ``(N, *row_shape)``: the sum
         over each image's groups of the group sums of rows (and of their squares).
+
+        Raises:
+            NonFiniteError: a result is NaN or infinite for some images (unless
+                ``allow_nonfinite``).
         """
-        return self._run(x, targets, plan)
+        self._bound_memory(x)
+        result = self._run(x, targets, plan)
+        if self._finite(result).all():
+            return result
+        # Chunks sum several images' rows in one product, where a NaN row spoils every image
+        # of its chunk: run again with non-finite rows kept to their own images (slower steps,
+        # only on this path) to name the right images and return NaN for those only.
+        self._isolate = True
+        try:
+            result = self._run(x, targets, plan)
+        finally:
+            self._isolate = False
+        self._check_finite(result, "attributions")
+        return result
 
     def _run(self, x, targets, plan: Plan) -> dict[str, tf.Tensor]:
         n = int(x.shape[0])
@@ -275,6 +314,59 @@ class GradientEngine:
                 sums.add(name, finished if name == "sum" else tf.square(finished), ids[:done])
         return carry
 
+    def _bound_memory(self, x: tf.Tensor) -> None:
+        """Lowers ``batch_size`` so a chunk's estimated working set fits available memory."""
+        shape = tuple(x.shape[1:])
+        per_row = self._row_bytes.get(shape)
+        if per_row is None:
+            per_row = self._row_bytes[shape] = memory.row_bytes(self.adapter.model, shape)
+        rows = memory.bound_rows(self.batch_size, per_row)
+        if rows < self.batch_size:
+            warnings.warn(
+                f"batch_size={self.batch_size} needs about "
+                f"{self.batch_size * per_row / 2**30:.1f} GiB per chunk, more than half the "
+                f"memory available; tfattr runs chunks of {rows} rows (pass a smaller "
+                f"batch_size to avoid this warning).",
+                ResourceWarning,
+                stacklevel=3,
+            )
+            self.batch_size = rows
+
+    def _check_finite(self, results: dict, what: str) -> None:
+        """Raises NonFiniteError naming the images whose results hold NaN or infinity."""
+        if self.allow_nonfinite:
+            return
+        finite = self._finite(results)
+        if finite.all():
+            return
+        bad = np.flatnonzero(~finite).tolist()
+        shown = ", ".join(map(str, bad[:10])) + (", ..." if len(bad) > 10 else "")
+        source = "the model's outputs" if what == "scores" else "the model's outputs or gradients"
+        raise NonFiniteError(
+            f"{what}: NaN or infinite for {len(bad)} of {finite.size} images (indices {shown}), "
+            f"although the inputs are finite: {source} are not finite there. Likely causes: a "
+            f"log or division by zero, an overflow (float16 / mixed precision, huge logits), or "
+            f"NaN weights. Check model(x) for these images; pass allow_nonfinite=True to the "
+            f"explainer to get NaN maps instead."
+        )
+
+    @staticmethod
+    def _finite(results: dict) -> np.ndarray:
+        """Per image, whether every result is finite: (N,) bools. One sum per result and one
+        scalar transfer when all is finite (a NaN or infinity makes the sum non-finite); the
+        per-image test runs only when the sum is not finite."""
+        floats = [v for v in results.values() if v.dtype.is_floating]
+        if not floats:
+            return np.ones((0,), bool)
+        sums = [tf.reduce_sum(tf.cast(v, tf.float32)) for v in floats]
+        if np.isfinite(float(sums[0] if len(sums) == 1 else tf.add_n(sums))):
+            return np.ones((int(floats[0].shape[0]),), bool)
+        flags = [
+            tf.reduce_all(tf.math.is_finite(tf.reshape(v, (tf.shape(v)[0], -1))), axis=1)
+            for v in floats
+        ]
+        return np.asarray(flags[0] if len(flags) == 1 else tf.reduce_all(tf.stack(flags), 0))
+
     def _shrink(self, error: Exception):
         if self.batch_size == 1:
             raise error
@@ -305,14 +397,16 @@ class GradientEngine:
             f is not None for f in (plan.transform, plan.factor, plan.attribute)
         )
         key = (self.owner, self.adapter.key(), plan.key, structure, specs, image_shape, layout)
-        key += (argmax, self.jit_compile)
+        key += (argmax, self.jit_compile, self._isolate)
         step = self._steps.get(key)
         if step is None:
-            step = self._compile_step(plan, image_shape, argmax, tensors, layout)
+            step = self._compile_step(plan, image_shape, argmax, tensors, layout, self._isolate)
             self._steps[key] = step
         return step
 
-    def _compile_step(self, plan: Plan, image_shape, argmax, tensors, layout) -> Callable:
+    def _compile_step(
+        self, plan: Plan, image_shape, argmax, tensors, layout, isolate=False
+    ) -> Callable:
         adapter = self.adapter
 
         def step(x, targets, start, counts, slot_image, tensors):
@@ -360,12 +454,18 @@ class GradientEngine:
                 values, weights = values * _per_row(weights, values), None
             if layout.mode == "rows":
                 return _statistics(values, plan.statistics)
+            spoiled = None
+            if isolate:  # a non-finite row spoils its own slot only (0 * NaN is NaN)
+                values, spoiled = _isolate_rows(values, index)
             if squares:
                 stats = _statistics(values, plan.statistics)
-                return {name: index.reduce(v, None, zeroed) for name, v in stats.items()}
+                out = {name: index.reduce(v, None, zeroed) for name, v in stats.items()}
+                return {k: _spoil(v, spoiled, index) for k, v in out.items()} if isolate else out
             sums = index.reduce(values, weights, zeroed)
             if plan.factor is not None:
                 sums = sums * plan.factor(tf.gather(x, slot_image), slot_image, tensors)
+            if isolate:
+                sums = _spoil(sums, spoiled, index)
             return sums if layout.mode == "groups" else {"sum": sums}
 
         signature = [
@@ -385,7 +485,17 @@ class GradientEngine:
 
     # ---------------------------------------------------------------------------------------
     def scores(self, x: tf.Tensor) -> tf.Tensor:
-        """Model scores ``(N, classes)`` for images ``x``, in compiled chunks of batch_size."""
+        """Model scores ``(N, classes)`` for images ``x``, in compiled chunks of batch_size.
+
+        Raises:
+            NonFiniteError: the scores of some images are NaN or infinite (unless
+                ``allow_nonfinite``).
+        """
+        result = self._scores(x)
+        self._check_finite({"scores": result}, "scores")
+        return result
+
+    def _scores(self, x: tf.Tensor) -> tf.Tensor:
         n = int(x.shape[0])
         out = []
         start = 0
@@ -479,6 +589,21 @@ class _ChunkIndex:
             onehot = onehot * weights[:, None]
         summed = tf.matmul(onehot, tf.reshape(values, (layout.chunk, -1)), transpose_a=True)
         return tf.reshape(summed, tf.concat([[slots], tf.shape(values)[1:]], 0))
+
+
+def _isolate_rows(values, index):
+    """Zeros for the chunk's non-finite rows, and which rows they were (padding excluded)."""
+    flat = tf.reshape(values, (index.layout.chunk, -1))
+    spoiled = ~tf.reduce_all(tf.math.is_finite(flat), axis=1) & index.valid
+    shape = [-1] + [1] * (values.shape.rank - 1)
+    return tf.where(tf.reshape(spoiled, shape), tf.zeros_like(values), values), spoiled
+
+
+def _spoil(sums, spoiled, index):
+    """NaN in the slots ``(slots, ...)`` that received a non-finite row."""
+    hits = index.reduce(tf.cast(spoiled, sums.dtype), None)  # (slots,): spoiled rows per slot
+    shape = [-1] + [1] * (sums.shape.rank - 1)
+    return tf.where(tf.reshape(hits > 0, shape), tf.constant(np.nan, sums.dtype), sums)
 
 
 def _per_row(weights, values):

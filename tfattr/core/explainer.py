@@ -33,6 +33,9 @@ class Explainer(abc.ABC):
         output_index: which output of a multi-output model to explain.
         jit_compile: compile with XLA.
         progress: progress bar (None: automatic for long jobs on a terminal).
+        allow_nonfinite: return NaN maps where the model's outputs or gradients are NaN or
+            infinite; by default such a call raises :class:`tfattr.errors.NonFiniteError`
+            naming the images.
         **options: the method's options (see each class); each can be overridden per call in
             :meth:`explain`.
     """
@@ -48,6 +51,7 @@ class Explainer(abc.ABC):
         output_index=None,
         jit_compile: bool = False,
         progress: bool | None = None,
+        allow_nonfinite: bool = False,
         **options,
     ):
         self.spec = model if hasattr(model, "class_id") and hasattr(model, "model") else None
@@ -63,6 +67,7 @@ class Explainer(abc.ABC):
             jit_compile=jit_compile,
             progress=progress,
             owner=type(self).__qualname__,
+            allow_nonfinite=allow_nonfinite,
         )
         self.options = self.merge_options(self.defaults, options)
 

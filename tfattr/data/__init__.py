@@ -21,10 +21,15 @@ from tfattr.data.imagenet_a import (
 )
 from tfattr.data.images import (
     RESIZE_POLICIES,
+    BadImage,
+    BadImagesError,
+    FolderScan,
+    find_bad_images,
     folder_labels,
     image_folder,
     load_image,
     resize_image,
+    scan_folder,
 )
 from tfattr.data.labels import imagenet_class_names, imagenet_hub_labels, imagenet_wnids
 from tfattr.data.tfds_loader import tfds_dataset
@@ -32,6 +37,11 @@ from tfattr.data.tfds_loader import tfds_dataset
 __all__ = [
     "IMAGENET_A_CLASSES",
     "RESIZE_POLICIES",
+    "BadImage",
+    "BadImagesError",
+    "FolderScan",
+    "find_bad_images",
+    "scan_folder",
     "accuracy_1000",
     "accuracy_200",
     "evaluate_imagenet_a",

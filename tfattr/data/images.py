@@ -8,10 +8,22 @@ Resize policies (``resize=``), all returning uint8 RGB images of exactly ``size`
 - ``"pad"``: the whole image is scaled to fit and padded with black, as ``tf.image.resize_with_pad``
   in the TensorFlow Integrated Gradients tutorial.
 - ``"stretch"``: scaled to ``size`` ignoring the aspect ratio.
+
+Folders (:func:`scan_folder`, :func:`image_folder`):
+
+- every image is decoded once before any work, and each one that cannot be read is named by
+  its path with the reason (:class:`BadImagesError`), or, with ``bad_images="skip"``, left out
+  and counted (``FolderScan.bad``);
+- symbolic links are followed only when they point inside the folder: a link to a file or
+  folder outside it, or to the folder itself or one of its parents (``self -> .``,
+  ``up -> ..``), is not followed and is listed in ``FolderScan.skipped_links``;
+- file names that are not valid UTF-8 work: paths reach TensorFlow as the file system's bytes.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import numbers
 import os
 import pathlib
@@ -22,7 +34,10 @@ import tensorflow as tf
 
 from tfattr.data.labels import imagenet_wnids, is_wnid
 
+log = logging.getLogger("tfattr")
+
 RESIZE_POLICIES = ("crop", "pad", "stretch")
+BAD_IMAGE_POLICIES = ("raise", "skip")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 _LEADING_WNID = re.compile(r"^(n\d{8})(?:[_\-.]|$)")
 
@@ -119,44 +134,174 @@ def load_image(path, size=None, resize: str = "crop", crop_fraction: float = 0.8
             f"path: no image file at {str(path)!r} (it does not exist or is a folder)."
         )
     try:
-        image = decode_image(tf.io.read_file(str(path)))
-    except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as error:
+        image = decode_image(tf.io.read_file(os.fsencode(path)))
+    except tf.errors.OpError as error:
         raise ValueError(
             f"path: {str(path)!r} is not a readable JPEG, PNG, BMP or GIF image "
-            f"({error.message.splitlines()[0]}). Convert it, e.g. with PIL, and try again."
+            f"({_reason(error)}). Convert it, e.g. with PIL, and try again."
         ) from None
     if size is None:
         return image
     return resize_image(image, size, resize=resize, crop_fraction=crop_fraction)
 
 
-def _image_files(folder: pathlib.Path) -> list[pathlib.Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+@dataclasses.dataclass(frozen=True)
+class BadImage:
+    """An image file that cannot be read, and why (TensorFlow's reason, first line)."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path!r}: {self.reason}"
 
 
-def folder_labels(path) -> tuple[list[str], list[int], list[str]]:
-    """Files, labels and class names of an image folder (layouts: see :func:`image_folder`).
+class BadImagesError(ValueError):
+    """Some image files cannot be read; ``bad`` lists them (:class:`BadImage`)."""
+
+    def __init__(self, bad, where: str):
+        self.bad = tuple(bad)
+        shown = "; ".join(str(b) for b in self.bad[:10])
+        more = f"; and {len(self.bad) - 10} more" if len(self.bad) > 10 else ""
+        super().__init__(
+            f"{where}: {len(self.bad)} image file(s) cannot be read: {shown}{more}. Fix or "
+            f"remove them, or skip them (image_folder(..., bad_images='skip'))."
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class FolderScan:
+    """What :func:`scan_folder` found: readable files with their labels, and what it left out.
+
+    Attributes:
+        root: the folder.
+        files: readable image files, sorted (as ``str``; undecodable bytes of non-UTF-8 names
+            as surrogate escapes, ``os.fsencode`` gives the bytes back).
+        labels: their labels (see :func:`folder_labels`).
+        class_names: the class folder names (or WordNet ids of a flat folder).
+        bad: unreadable images (:class:`BadImage`), not in ``files``.
+        skipped_links: symbolic links not followed (they point outside the folder, or to the
+            folder itself or a parent of it), not in ``files``.
+    """
+
+    root: str
+    files: tuple[str, ...]
+    labels: tuple[int, ...]
+    class_names: tuple[str, ...]
+    bad: tuple[BadImage, ...] = ()
+    skipped_links: tuple[str, ...] = ()
+
+
+def _reason(error: tf.errors.OpError) -> str:
+    """TensorFlow's message without its graph internals (``{{function_node ...}}``, ``[Op:...]``)."""
+    text = re.sub(r"\{\{[^}]*\}\}", "", error.message or type(error).__name__)
+    text = re.sub(r"\s*\[Op:[^\]]*\]", "", text).strip()
+    first = (text.splitlines() or [type(error).__name__])[0]
+    return re.sub(r"\s*name:\s*$", "", first).strip()  # (eager ops end with "name: <op>")
+
+
+def _inside(path: pathlib.Path, root: pathlib.Path, allow_root: bool = False) -> bool:
+    """Whether a link's target lies inside ``root`` (the resolved folder)."""
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # a dangling link or a loop
+        return False
+    return target.is_relative_to(root) and (allow_root or target != root)
+
+
+def _entries(folder: pathlib.Path, root: pathlib.Path, skipped: list) -> list[pathlib.Path]:
+    """The folder's entries, sorted, without symbolic links that leave ``root``."""
+    kept = []
+    for entry in sorted(folder.iterdir()):
+        if entry.is_symlink() and not _inside(entry, root):
+            skipped.append(str(entry))
+            continue
+        kept.append(entry)
+    return kept
+
+
+def _image_files(folder: pathlib.Path, root: pathlib.Path, skipped: list) -> list[pathlib.Path]:
+    return [
+        p
+        for p in _entries(folder, root, skipped)
+        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+    ]
+
+
+def find_bad_images(files) -> list[BadImage]:
+    """The files among ``files`` that cannot be read and decoded, with the reason.
+
+    Every file is read and decoded once, in parallel (a ``tf.data`` pass that drops failures);
+    only the failures are read again, one by one, for their reasons.
+
+    Args:
+        files: paths (``str``, ``bytes`` or ``os.PathLike``).
+
+    Returns:
+        A list of :class:`BadImage`, in the order of ``files``.
+
+    Example:
+        >>> bad = tfattr.data.images.find_bad_images(["a.jpg", "broken.jpg"])
+        >>> [b.path for b in bad]
+        ['broken.jpg']
+    """
+    files = [os.fspath(f) for f in files]
+    if not files:
+        return []
+    encoded = [f if isinstance(f, bytes) else os.fsencode(f) for f in files]
+
+    def check(index, path):
+        return index, tf.shape(decode_image(tf.io.read_file(path)))[0]
+
+    dataset = tf.data.Dataset.from_tensor_slices((tf.range(len(files)), encoded))
+    dataset = dataset.map(check, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()
+    readable = np.zeros(len(files), bool)
+    for indices, _ in dataset.batch(1024):
+        readable[indices.numpy()] = True
+    bad = []
+    for i in np.flatnonzero(~readable):
+        try:
+            decode_image(tf.io.read_file(encoded[i]))
+            reason = "could not be read (it may have changed since)"
+        except tf.errors.OpError as error:
+            reason = _reason(error)
+        name = files[i] if isinstance(files[i], str) else os.fsdecode(files[i])
+        bad.append(BadImage(name, reason))
+    return bad
+
+
+def scan_folder(path, *, check: bool = True) -> FolderScan:
+    """Lists an image folder's files and labels, and finds the unreadable images.
+
+    Layouts and labels as :func:`image_folder`; symbolic links as the module doc says.
 
     Args:
         path: the folder.
+        check: decode every image to find the unreadable ones (``FolderScan.bad``); False
+            lists the files only.
 
     Returns:
-        ``(files, labels, class_names)``: sorted file paths, their labels (ImageNet-1k indices
-        for WordNet-id classes, else positions in ``class_names``; -1 when unknown), and the
-        class folder names (or WordNet ids of a flat folder).
+        A :class:`FolderScan`; its ``files`` exclude the bad images and skipped links.
+
+    Raises:
+        ValueError: not a folder, no images, or WordNet-id folders that are not ImageNet-1k.
 
     Example:
-        >>> files, labels, classes = tfattr.data.folder_labels("photos/")
+        >>> scan = tfattr.data.images.scan_folder("photos/")
+        >>> len(scan.files), [b.path for b in scan.bad]
     """
     root = pathlib.Path(os.fspath(path))
     if not root.is_dir():
         raise ValueError(f"path: {str(root)!r} is not a folder of images.")
-    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and _image_files(p))
+    real, skipped = root.resolve(), []
+    class_dirs = [
+        p for p in _entries(root, real, skipped) if p.is_dir() and _image_files(p, real, [])
+    ]
     if class_dirs:
-        files = [(f, d.name) for d in class_dirs for f in _image_files(d)]
+        files = [(f, d.name) for d in class_dirs for f in _image_files(d, real, skipped)]
         classes = [d.name for d in class_dirs]
     else:
-        files = [(f, _leading_wnid(f.name)) for f in _image_files(root)]
+        files = [(f, _leading_wnid(f.name)) for f in _image_files(root, real, skipped)]
         classes = sorted({c for _, c in files if c is not None})
         if any(c is None for _, c in files):
             files = [(f, None) for f, _ in files]
@@ -177,7 +322,45 @@ def folder_labels(path) -> tuple[list[str], list[int], list[str]]:
     else:
         position = {c: i for i, c in enumerate(classes)}
         labels = [position[c] if c is not None else -1 for _, c in files]
-    return [str(f) for f, _ in files], labels, classes
+    names = [str(f) for f, _ in files]
+    if skipped:
+        log.warning(
+            "%s: %d symbolic link(s) not followed (they point outside the folder, or to it): %s",
+            root,
+            len(skipped),
+            ", ".join(repr(s) for s in skipped[:5]),
+        )
+    bad = find_bad_images(names) if check else []
+    unreadable = {b.path for b in bad}
+    kept = [i for i, name in enumerate(names) if name not in unreadable]
+    return FolderScan(
+        root=str(root),
+        files=tuple(names[i] for i in kept),
+        labels=tuple(labels[i] for i in kept),
+        class_names=tuple(classes),
+        bad=tuple(bad),
+        skipped_links=tuple(skipped),
+    )
+
+
+def folder_labels(path) -> tuple[list[str], list[int], list[str]]:
+    """Files, labels and class names of an image folder (layouts: see :func:`image_folder`).
+
+    No image is read (see :func:`scan_folder` for the unreadable ones).
+
+    Args:
+        path: the folder.
+
+    Returns:
+        ``(files, labels, class_names)``: sorted file paths, their labels (ImageNet-1k indices
+        for WordNet-id classes, else positions in ``class_names``; -1 when unknown), and the
+        class folder names (or WordNet ids of a flat folder).
+
+    Example:
+        >>> files, labels, classes = tfattr.data.folder_labels("photos/")
+    """
+    scan = scan_folder(path, check=False)
+    return list(scan.files), list(scan.labels), list(scan.class_names)
 
 
 def _leading_wnid(name: str) -> str | None:
@@ -194,6 +377,7 @@ def image_folder(
     resize: str = "crop",
     crop_fraction: float = 0.875,
     label_offset: int = 0,
+    bad_images: str = "raise",
 ) -> tf.data.Dataset:
     """A batched ``tf.data`` pipeline of ``(images, labels)`` from a folder of images.
 
@@ -212,15 +396,38 @@ def image_folder(
         resize: resize policy, ``"crop"``, ``"pad"`` or ``"stretch"`` (see :func:`resize_image`).
         crop_fraction: for ``"crop"``, the kept fraction of the shorter side.
         label_offset: added to ImageNet labels (``spec.label_offset``: 1 for 1001-class models).
+        bad_images: what to do with files that cannot be read (every image is decoded once
+            before the dataset is built): ``"raise"`` (default) a :class:`BadImagesError`
+            naming each file and why, before any work; ``"skip"``: leave them out, with a
+            warning that counts and names them. ``path`` may also be a :class:`FolderScan`
+            from :func:`scan_folder` (its ``files``, already checked, are used as they are).
 
     Returns:
         A ``tf.data.Dataset`` of ``(images, labels)`` batches, labels int64, in file order.
+
+    Raises:
+        BadImagesError: unreadable images with ``bad_images="raise"``.
 
     Example:
         >>> ds = tfattr.data.image_folder("photos/", 128, preprocess=spec.preprocess)
         >>> images, labels = next(iter(ds))
     """
-    files, labels, classes = folder_labels(path)
+    if bad_images not in BAD_IMAGE_POLICIES:
+        raise ValueError(f"bad_images: expected one of {BAD_IMAGE_POLICIES}, got {bad_images!r}.")
+    scan = path if isinstance(path, FolderScan) else scan_folder(path)
+    if scan.bad and bad_images == "raise":
+        raise BadImagesError(scan.bad, f"path {scan.root!r}")
+    if scan.bad:
+        log.warning(
+            "%s: skipped %d unreadable image(s): %s",
+            scan.root,
+            len(scan.bad),
+            "; ".join(str(b) for b in scan.bad[:5]),
+        )
+    if not scan.files:
+        raise ValueError(f"path: no readable images in {scan.root!r}.")
+    files = [os.fsencode(f) for f in scan.files]  # (bytes: non-UTF-8 names reach TF intact)
+    labels, classes = scan.labels, scan.class_names
     imagenet = bool(classes) and all(is_wnid(c) for c in classes)
     labels = np.asarray(labels, np.int64)
     if imagenet:

@@ -169,7 +169,8 @@ class SmoothGrad(NoiseTunnel):
 
     Args:
         model: see :class:`~tfattr.core.explainer.Explainer` (``output``, ``batch_size``,
-            ``output_index``, ``jit_compile``, ``progress`` are accepted too).
+            ``output_index``, ``jit_compile``, ``progress``, ``allow_nonfinite`` are accepted
+            too).
         samples, stddev, spread, seed, kind: see :class:`NoiseTunnel`.
 
     Example:
@@ -187,6 +188,7 @@ class SmoothGrad(NoiseTunnel):
         output_index=None,
         jit_compile=False,
         progress=None,
+        allow_nonfinite=False,
         **options,
     ):
         from tfattr.methods.saliency import Saliency
@@ -199,5 +201,6 @@ class SmoothGrad(NoiseTunnel):
             output_index=output_index,
             jit_compile=jit_compile,
             progress=progress,
+            allow_nonfinite=allow_nonfinite,
         )
         super().__init__(saliency, **options)

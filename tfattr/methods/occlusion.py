@@ -23,6 +23,28 @@ def _pair_or_triple(value, name):
     return value
 
 
+def _broadcast_baseline(value, image_shape):
+    """The replacement value as one image, or a ValueError naming the shapes accepted."""
+    try:
+        array = np.asarray(value, np.float32)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"baseline: expected a number or an array of numbers, got {type(value).__name__}."
+        ) from None
+    got = array.shape
+    if array.ndim == len(image_shape) + 1 and got[0] == 1:
+        array = array[0]  # (1, H, W, C): one image
+    try:
+        return np.broadcast_to(array, image_shape)
+    except ValueError:
+        shape = tuple(image_shape)
+        raise ValueError(
+            f"baseline: got shape {got}, which does not broadcast to one image {shape}; "
+            f"expected a scalar, ({shape[-1]},) (one value per channel), {shape} or "
+            f"{(1, *shape)}. Occlusion replaces windows with one baseline shared by all images."
+        ) from None
+
+
 class Occlusion(GradientExplainer):
     """Score drop ``F(x) - F(x with a window replaced by baseline)``, averaged per element.
 
@@ -90,7 +112,7 @@ class Occlusion(GradientExplainer):
         window, stride, counts, _ = self.geometry(image_shape, options)
         axes = len(window)
         positions = int(np.prod(counts))
-        baseline = np.broadcast_to(np.asarray(options["baseline"], np.float32), image_shape)
+        baseline = _broadcast_baseline(options["baseline"], image_shape)
         if not np.all(np.isfinite(baseline)):
             raise ValueError("baseline: contains NaN or infinite values.")
 

@@ -35,7 +35,17 @@ class ExplainerCallback(keras.callbacks.Callback, abc.ABC):
 
     def on_epoch_end(self, epoch, logs=None):
         """Explains the validation data with the current weights and logs the grid."""
-        grid = np.asarray(self.grid())
+        grid = as_uint8(self.grid())
         with self.file_writer.as_default():
             image_summary(self.tag, grid[..., None] if grid.ndim == 2 else grid, step=epoch)
         self.file_writer.flush()
+
+
+def as_uint8(grid) -> np.ndarray:
+    """A grid as uint8, converted as ``tf.summary.image`` converts it (floats in [0, 1] scaled
+    and saturated, other integers cast), so a callback logs the same image with and without
+    the tensorboard package."""
+    grid = tf.convert_to_tensor(np.asarray(grid))
+    if grid.dtype != tf.uint8:
+        grid = tf.image.convert_image_dtype(grid, tf.uint8, saturate=True)
+    return grid.numpy()

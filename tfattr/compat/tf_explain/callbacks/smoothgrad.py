@@ -45,11 +45,13 @@ class SmoothGradCallback(ExplainerCallback):
         self.explainer = SmoothGrad()
 
     def grid(self):
+        # tf-explain's exact call; the seed (tfattr's addition) only when one is given.
+        extra = {} if self.seed is None else {"seed": self.seed}
         return self.explainer.explain(
             self.validation_data,
             self.model,
             self.class_index,
             self.num_samples,
             self.noise,
-            seed=self.seed,
+            **extra,
         )

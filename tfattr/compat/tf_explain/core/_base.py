@@ -33,6 +33,34 @@ def images_of(validation_data) -> np.ndarray:
     return images
 
 
+def keras_of(model):
+    """The Keras package a model belongs to: ``tf_keras`` for legacy models, else ``keras``."""
+    if type(model).__module__.split(".")[0] == "tf_keras":
+        import tf_keras
+
+        return tf_keras
+    import keras
+
+    return keras
+
+
+def sub_model(model, outputs, what: str):
+    """A Keras model from ``model``'s inputs to ``outputs`` (symbolic tensors of its layers).
+
+    Raises:
+        ValueError: the model has no symbolic inputs (a subclassed model never built
+            functionally), which tf-explain's helpers need too.
+    """
+    inputs = getattr(model, "inputs", None)
+    if not inputs:
+        raise ValueError(
+            f"model: {what} needs a Functional or Sequential model (symbolic inputs); "
+            f"{type(model).__name__} has none. Use the tfattr explainers, which also take "
+            f"subclassed models."
+        )
+    return keras_of(model).Model(inputs=inputs, outputs=outputs)
+
+
 class ExplainerCache:
     """Keeps the tfattr explainers an object built, one per model and configuration."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import tfattr
-from tfattr.compat.tf_explain.core._base import ExplainerCache, images_of
+from tfattr.compat.tf_explain.core._base import ExplainerCache, images_of, sub_model
 from tfattr.compat.tf_explain.utils.display import filter_display
 from tfattr.compat.tf_explain.utils.saver import save_grayscale
 from tfattr.core.layers import walk
@@ -63,6 +63,28 @@ class ExtractActivations(ExplainerCache):
         low, span = grid.min(), grid.max() - grid.min()
         grid = (grid - low) / span if span > 0 else np.zeros_like(grid)
         return (np.clip(grid, 0, 1) * 255).astype("uint8")
+
+    @staticmethod
+    def generate_activations_graph(model, layers_name):
+        """A Keras model from ``model``'s inputs to the outputs of the top-level layers named
+        in ``layers_name`` (in the model's layer order), as tf-explain builds it.
+
+        Returns:
+            A Keras model (compiled, as tf-explain's, so ``predict`` works at once).
+        """
+        names = [layers_name] if isinstance(layers_name, str) else list(layers_name)
+        chosen = [layer for layer in getattr(model, "layers", []) if layer.name in names]
+        if not chosen:
+            raise ValueError(
+                f"layers_name: none of {names} is a top-level layer of the model; its layers "
+                f"are {[layer.name for layer in getattr(model, 'layers', [])]}."
+            )
+        outputs = [layer.output for layer in chosen]
+        graph = sub_model(
+            model, outputs if len(outputs) > 1 else outputs[0], "generate_activations_graph"
+        )
+        graph.compile(optimizer="sgd", loss="categorical_crossentropy")
+        return graph
 
     def save(self, grid, output_dir, output_name):
         """Writes the grid to ``output_dir/output_name`` (the extension picks the format)."""

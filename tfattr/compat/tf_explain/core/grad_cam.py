@@ -9,6 +9,8 @@ import tfattr
 from tfattr.compat.tf_explain.core._base import ExplainerCache, images_of
 from tfattr.compat.tf_explain.utils.display import COLORMAP_VIRIDIS, grid_display, heatmap_display
 from tfattr.compat.tf_explain.utils.saver import save_rgb
+from tfattr.core import layers
+from tfattr.core.adapter import ModelAdapter
 
 
 class GuidedGradientsGradCAM(tfattr.GradCAM):
@@ -110,6 +112,47 @@ class GradCAM(ExplainerCache):
             "Model does not seem to contain 4D layer. Grad CAM cannot be applied. Pass "
             "layer_name= to choose the layer (nested layers are found too)."
         )
+
+    @staticmethod
+    def get_gradients_and_filters(model, images, layer_name, class_index, use_guided_grads):
+        """The layer's feature maps and the gradients of the class score with respect to them.
+
+        Args:
+            model: a Keras model (its raw output is differentiated, as tf-explain).
+            images: ``(N, H, W, C)``.
+            layer_name: the layer (searched into nested models too).
+            class_index: the class.
+            use_guided_grads: keep only positive gradients at positive activations.
+
+        Returns:
+            ``(outputs, grads)``: two float32 ``tf.Tensor`` of the layer's output shape
+            ``(N, h, w, k)``.
+        """
+        adapter = ModelAdapter(model, output="raw")
+        _, layer = layers.find_layer(model, layer_name)
+        x = tf.convert_to_tensor(np.asarray(images, np.float32))
+        targets = tf.fill((int(x.shape[0]),), tf.constant(int(class_index), tf.int32))
+        outputs, grads = layers.layer_gradients(adapter, x, targets, layer)
+        if use_guided_grads:
+            grads = tf.cast(outputs > 0, grads.dtype) * tf.cast(grads > 0, grads.dtype) * grads
+        return outputs, grads
+
+    @staticmethod
+    def generate_ponderated_output(outputs, grads):
+        """:meth:`ponderate_output` of each image: a list of ``(h, w)`` maps."""
+        return [GradCAM.ponderate_output(o, g) for o, g in zip(outputs, grads, strict=True)]
+
+    @staticmethod
+    def ponderate_output(output, grad):
+        """``sum_k mean_ij(grad[..., k]) * output[..., k]`` for one image: a ``(h, w)`` tensor.
+
+        Args:
+            output: the layer's feature maps ``(h, w, k)``.
+            grad: their gradients ``(h, w, k)``.
+        """
+        output = tf.cast(output, tf.float32)
+        weights = tf.reduce_mean(tf.cast(grad, tf.float32), axis=(0, 1))
+        return tf.reduce_sum(output * weights, axis=-1)
 
     def save(self, grid, output_dir, output_name):
         """Writes the grid to ``output_dir/output_name`` (the extension picks the format)."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+import tfattr
 from tfattr.compat.tf_explain.core._base import ExplainerCache, images_of
 from tfattr.compat.tf_explain.utils.display import grid_display
 from tfattr.compat.tf_explain.utils.image import transform_to_normalized_grayscale
 from tfattr.compat.tf_explain.utils.saver import save_grayscale
+from tfattr.core.adapter import ModelAdapter
 from tfattr.core.engine import Plan
 from tfattr.core.explainer import GradientExplainer
 
@@ -82,6 +84,29 @@ class IntegratedGradients(ExplainerCache):
         gradients = explainer.explain(images, target=class_index, steps=n_steps)
         grayscale = transform_to_normalized_grayscale(tf.abs(gradients)).numpy()
         return grid_display(grayscale)
+
+    @staticmethod
+    def get_integrated_gradients(interpolated_images, model, class_index, n_steps):
+        """The mean gradient of each image's ``n_steps`` consecutive rows of
+        ``interpolated_images`` ``(N * n_steps, H, W, C)``: a float32 ``(N, H, W, C)`` tensor."""
+        rows = np.asarray(interpolated_images, np.float32)
+        saliency = tfattr.Saliency(ModelAdapter(model, output="raw"), abs=False)
+        grads = saliency.explain(rows, target=class_index)
+        return tf.reduce_mean(tf.reshape(grads, (-1, int(n_steps), *rows.shape[1:])), axis=1)
+
+    @staticmethod
+    def generate_interpolations(images, n_steps):
+        """Each image's path from black, ``(N * n_steps, H, W, C)``, image-major."""
+        images = np.asarray(images)
+        baseline = np.zeros(images.shape[1:])
+        return np.concatenate(
+            [IntegratedGradients.generate_linear_path(baseline, image, n_steps) for image in images]
+        )
+
+    @staticmethod
+    def generate_linear_path(baseline, target, n_steps):
+        """``[baseline + (target - baseline) * k / (n_steps - 1) for k in range(n_steps)]``."""
+        return [baseline + (target - baseline) * k / (n_steps - 1) for k in range(n_steps)]
 
     def save(self, grid, output_dir, output_name):
         """Writes the grid to ``output_dir/output_name`` (the extension picks the format)."""

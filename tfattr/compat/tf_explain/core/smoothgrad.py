@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 import tfattr
@@ -73,6 +74,25 @@ class SmoothGrad(ExplainerCache):
         )
         grayscale = transform_to_normalized_grayscale(tf.abs(smoothed)).numpy()
         return grid_display(grayscale)
+
+    @staticmethod
+    def generate_noisy_images(images, num_samples, noise):
+        """``num_samples`` copies of each image (image-major) plus Gaussian noise of standard
+        deviation ``noise`` drawn from NumPy's global generator, as tf-explain:
+        ``(N * num_samples, H, W, C)`` float32."""
+        repeated = np.repeat(images, num_samples, axis=0)
+        return repeated + np.random.normal(0, noise, repeated.shape).astype(np.float32)
+
+    @staticmethod
+    def get_averaged_gradients(noisy_images, model, class_index, num_samples):
+        """Mean over each image's ``num_samples`` consecutive rows of the gradient of
+        tf-explain's loss ``categorical_crossentropy(one_hot(class_index), model(x))``:
+        a float32 ``(N, H, W, C)`` tensor."""
+        rows = np.asarray(noisy_images, np.float32)
+        saliency = tfattr.Saliency(log_probabilities(model), output="raw", abs=False)
+        # The loss is -log p_c: its gradient is minus that of the log-probability.
+        grads = -saliency.explain(rows, target=class_index)
+        return tf.reduce_mean(tf.reshape(grads, (-1, int(num_samples), *rows.shape[1:])), axis=1)
 
     def save(self, grid, output_dir, output_name):
         """Writes the grid to ``output_dir/output_name`` (the extension picks the format)."""

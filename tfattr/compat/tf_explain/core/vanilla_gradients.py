@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import tensorflow as tf
 
 import tfattr
-from tfattr.compat.tf_explain.core._base import ExplainerCache, images_of
+from tfattr.compat.tf_explain.core._base import ExplainerCache, images_of, sub_model
 from tfattr.compat.tf_explain.utils.display import grid_display
 from tfattr.compat.tf_explain.utils.image import transform_to_normalized_grayscale
 from tfattr.compat.tf_explain.utils.saver import save_grayscale
@@ -28,10 +29,6 @@ ACTIVATION_LAYER_CLASSES = (
     "Softmax",
     "ThresholdedReLU",
 )
-
-
-def _bypass(call):
-    return lambda inputs, *args, **kwargs: inputs
 
 
 class VanillaGradients(ExplainerCache):
@@ -67,20 +64,29 @@ class VanillaGradients(ExplainerCache):
         return self.explain_score_model(validation_data, score_model, class_index)
 
     def get_score_model(self, model):
-        """The model without its final activation layer, as a tfattr :class:`ModelAdapter`.
+        """A Keras model of ``model`` without its final activation layer (tf-explain's).
 
-        tf-explain builds a new Keras model here; the adapter skips the layer instead, which
-        also works for Sequential and nested models. Warns (as tf-explain) and keeps the output
-        when the last layer is not an activation layer (e.g. ``Dense(activation="softmax")``).
+        When the last layer is an activation layer (``Softmax``, ``Activation``, ``ReLU``, ...)
+        the result is a new model of the same Keras package from the model's inputs to that
+        layer's input, sharing its layers (and so its weights as training goes on). Otherwise
+        tf-explain's warning is given and the model itself is returned (e.g. for
+        ``Dense(activation="softmax")`` or a subclassed model).
+
+        Returns:
+            A Keras model (``.layers``, ``.predict`` ...).
         """
-        adapter = ModelAdapter(model, output="raw")
         layers = getattr(model, "layers", None)
         last = layers[-1] if layers else None
-        if last is not None and type(last).__name__ in ACTIVATION_LAYER_CLASSES:
-            adapter.overrides[last] = _bypass
-        else:
+        if (
+            last is None
+            or type(last).__name__ not in ACTIVATION_LAYER_CLASSES
+            or not getattr(model, "inputs", None)
+        ):
             warnings.warn(UNSUPPORTED_ARCHITECTURE_WARNING, stacklevel=3)
-        return adapter
+            return model
+        return self.cached(
+            model, ("score_model",), lambda: sub_model(model, last.input, "get_score_model")
+        )
 
     def explain_score_model(self, validation_data, score_model, class_index):
         """As :meth:`explain`, for a model (or adapter) whose output is already the scores."""
@@ -88,11 +94,7 @@ class VanillaGradients(ExplainerCache):
         explainer = self.cached(
             score_model,
             ("gradients", self.tfattr_method),
-            lambda: self.tfattr_method(
-                score_model
-                if isinstance(score_model, ModelAdapter)
-                else ModelAdapter(score_model, output="raw")
-            ),
+            lambda: self.tfattr_method(ModelAdapter(score_model, output="raw")),
         )
         gradients = self.attributions(explainer, images, class_index)
         grayscale = transform_to_normalized_grayscale(tf.abs(gradients)).numpy()
@@ -105,9 +107,10 @@ class VanillaGradients(ExplainerCache):
 
     @classmethod
     def compute_gradients(cls, images, model, class_index):
-        """The raw ``(N, H, W, C)`` maps of ``class_index`` (no post-processing)."""
-        adapter = model if isinstance(model, ModelAdapter) else ModelAdapter(model, output="raw")
-        return cls.attributions(cls.tfattr_method(adapter), images, class_index)
+        """The raw ``(N, H, W, C)`` maps of ``class_index`` for the model's output as it is
+        (no activation skipped, no post-processing), as a float32 ``tf.Tensor``."""
+        explainer = cls.tfattr_method(ModelAdapter(model, output="raw"))
+        return cls.attributions(explainer, np.asarray(images, np.float32), class_index)
 
     def save(self, grid, output_dir, output_name):
         """Writes the grid to ``output_dir/output_name`` (the extension picks the format)."""

@@ -2,7 +2,31 @@
 
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
+
+
+def apply_grey_patch(image, top_left_x, top_left_y, patch_size):
+    """A copy of ``image`` ``(H, W, C)`` with a grey (127.5) square of ``patch_size`` pixels.
+
+    The square starts at column ``top_left_x`` and row ``top_left_y`` and is cut off at the
+    border; the copy keeps the image's dtype (an integer image gets 127, as NumPy's cast).
+
+    Args:
+        image: ``(H, W, C)`` array.
+        top_left_x: column of the square's left edge.
+        top_left_y: row of the square's top edge.
+        patch_size: side of the square in pixels.
+
+    Returns:
+        numpy array of the image's shape and dtype.
+
+    Example:
+        >>> patched = apply_grey_patch(np.zeros((10, 20, 3)), 0, 0, 10)  # left half grey
+    """
+    patched = np.array(image, copy=True)
+    patched[top_left_y : top_left_y + patch_size, top_left_x : top_left_x + patch_size, :] = 127.5
+    return patched
 
 
 def transform_to_normalized_grayscale(tensor):
