@@ -294,15 +294,15 @@ class Source:
     def __len__(self) -> int:
         return self.total
 
-    def dataset(self, block: range):
-        """Batches ``(index, x, label, mask)`` of the images in ``block`` (only they are read)."""
+    def examples(self, block: range):
+        """``(index, uint8 image, label, mask)`` of the images in ``block`` (only they are read)."""
         import tensorflow as tf
 
-        size, config = tuple(self.spec.input_size), self.config
+        size = tuple(self.spec.input_size)
         if self.reader is None:
             images, labels, masks = self.arrays
             part = slice(block.start, block.stop)
-            ds = tf.data.Dataset.from_tensor_slices(
+            return tf.data.Dataset.from_tensor_slices(
                 (
                     np.arange(block.start, block.stop, dtype=np.int64),
                     images[part],
@@ -310,12 +310,17 @@ class Source:
                     masks[part],
                 )  # fmt: skip
             )
-        else:
-            empty = tf.zeros(size, tf.bool)
-            ds = self.reader.dataset(block, size, resize=config.resize)
-            ds = ds.map(lambda i, image, label: (i, image, label, empty))
+        empty = tf.zeros(size, tf.bool)
+        ds = self.reader.dataset(block, size, resize=self.config.resize)
+        return ds.map(lambda i, image, label: (i, image, label, empty))
+
+    def dataset(self, block: range):
+        """Preprocessed batches ``(index, x, label, mask)`` of the images in ``block``."""
+        import tensorflow as tf
+
         preprocess = self.spec.preprocess
-        ds = ds.batch(config.batch_size).map(
+        ds = self.examples(block).batch(self.config.batch_size)
+        ds = ds.map(
             lambda i, x, y, m: (i, tf.cast(preprocess(x), tf.float32), y, m),
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=True,
@@ -744,6 +749,41 @@ def read_stats(out) -> Stats:
     return stats
 
 
+def claim_folder(out, config: RunConfig) -> bool:
+    """Claims ``out`` for the run of ``config`` (``run.json``); returns whether this call
+    created the claim (any job of the same run may join it).
+
+    Raises:
+        EvaluationSetupError: ``out`` holds another run.
+    """
+    out = pathlib.Path(out)
+    identity = {"format": FORMAT, "run_id": config.run_id(), **config.identity()}
+    run_file = out / "run.json"
+    out.mkdir(parents=True, exist_ok=True)
+    temporary = out / f".run.json.{os.getpid()}.tmp"
+    temporary.write_text(json.dumps(identity, indent=2), encoding="utf-8")
+    try:
+        os.link(temporary, run_file)  # atomic: fails when another job claimed first
+        created = True
+    except FileExistsError:
+        created = False
+    finally:
+        temporary.unlink()
+    if not created:
+        previous = json.loads(run_file.read_text(encoding="utf-8"))
+        if previous.get("run_id") != identity["run_id"]:
+            changed = sorted(
+                k
+                for k in identity
+                if k not in ("run_id", "format") and previous.get(k) != identity[k]
+            )
+            raise EvaluationSetupError(
+                f"--out {out}: holds another run (run id {previous.get('run_id')}, other "
+                f"settings: {', '.join(changed) or 'format'}); choose another --out"
+            )
+    return created
+
+
 class RunFolder:
     """The output folder of one run: claimed by ``run.json``, one job per shard at a time.
 
@@ -768,7 +808,7 @@ class RunFolder:
         name = f"shard-{shard[0]:05d}-of-{shard[1]:05d}"
         self.records = self.out / "records" / name
         self.maps = self.out / "maps" / name
-        self.created = self._claim()
+        self.created = claim_folder(self.out, config)
         self._lock_file = None
         try:
             self._lock(name)
@@ -780,33 +820,6 @@ class RunFolder:
         except BaseException:
             self.release(failed=True)
             raise
-
-    def _claim(self) -> bool:
-        identity = {"format": FORMAT, "run_id": self.config.run_id(), **self.config.identity()}
-        run_file = self.out / "run.json"
-        self.out.mkdir(parents=True, exist_ok=True)
-        temporary = self.out / f".run.json.{os.getpid()}.tmp"
-        temporary.write_text(json.dumps(identity, indent=2), encoding="utf-8")
-        try:
-            os.link(temporary, run_file)  # atomic: fails when another job claimed first
-            created = True
-        except FileExistsError:
-            created = False
-        finally:
-            temporary.unlink()
-        if not created:
-            previous = json.loads(run_file.read_text(encoding="utf-8"))
-            if previous.get("run_id") != identity["run_id"]:
-                changed = sorted(
-                    k
-                    for k in identity
-                    if k not in ("run_id", "format") and previous.get(k) != identity[k]
-                )
-                raise EvaluationSetupError(
-                    f"--out {self.out}: holds another run (run id {previous.get('run_id')}, other "
-                    f"settings: {', '.join(changed) or 'format'}); choose another --out"
-                )
-        return created
 
     def _lock(self, name: str) -> None:
         import fcntl
