@@ -745,8 +745,11 @@ def cmd_evaluate(args) -> int:
     if args.runner == "beam":
         from tfattr import beam
 
-        summary = beam.run(config, args.out, data_dir=args.data_dir,
-                           download=not args.no_download, beam_args=args.beam_args)  # fmt: skip
+        try:
+            summary = beam.run(config, args.out, data_dir=args.data_dir,
+                               download=not args.no_download, beam_args=args.beam_args)  # fmt: skip
+        except evaluate.EvaluationSetupError as error:
+            raise UsageError(str(error)) from error
         if not args.quiet:
             print(evaluate.format_summary(summary))
         return 0

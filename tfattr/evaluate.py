@@ -1009,28 +1009,31 @@ class Evaluation:
             atomic_write(self.out / "maps" / "spec.json", json.dumps(content).encode())
 
     def _reset(self, offset: int) -> None:
-        self._offset, self._rows, self._maps = offset, [], []
-        self._stats = Stats()
+        self._offset = offset
+        self._pending = []  # (record, maps of the image, seconds per method, wall seconds)
 
     def _add(self, rows, maps, seconds, wall) -> None:
-        self._rows.extend(rows)
-        self._maps.append(maps)
-        self._stats.add(rows, seconds, wall, self._label_offset)
+        share = 1.0 / max(1, len(rows))  # a batch's time, shared by its images
+        per_image = {name: value * share for name, value in seconds.items()}
+        for i, row in enumerate(rows):
+            self._pending.append((row, {k: v[i] for k, v in maps.items()}, per_image, wall * share))
         self._flush(final=False)
 
     def _flush(self, final: bool) -> None:
-        if not self._rows or (len(self._rows) < self.records_per_file and not final):
-            return
-        order = np.argsort([r["index"] for r in self._rows], kind="stable")
-        rows = [self._rows[i] for i in order]
-        maps = None
-        if self.config.save_maps:
-            maps = {
-                name: np.concatenate([m[name] for m in self._maps])[order]
-                for name in self.config.methods
-            }
-        self.folder.commit(self._offset, rows, maps, self._stats)
-        self._reset(self._offset + len(rows))
+        """Commits whole chunks of ``records_per_file`` images (and the rest when final)."""
+        self._pending.sort(key=lambda item: item[0]["index"])
+        size = self.records_per_file
+        while len(self._pending) >= size or (final and self._pending):
+            chunk, self._pending = self._pending[:size], self._pending[size:]
+            rows = [item[0] for item in chunk]
+            stats = Stats()
+            for row, _, seconds, wall in chunk:
+                stats.add([row], seconds, wall, self._label_offset)
+            maps = None
+            if self.config.save_maps:
+                maps = {name: np.stack([item[1][name] for item in chunk]) for name in chunk[0][1]}
+            self.folder.commit(self._offset, rows, maps, stats)
+            self._offset += len(rows)
 
     def _barrier(self, processed: int) -> None:
         """With several workers: an all-reduce every worker joins once its records are written."""
