@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import math
-import pathlib
 import sys
 import time
 
@@ -204,11 +203,11 @@ def build(pipeline, config: evaluate.RunConfig, out, *, total: int, names=None,
 
 def run(config: evaluate.RunConfig, out, *, data_dir=None, download=True, beam_args=(),
         block_size: int = BLOCK_SIZE) -> dict:  # fmt: skip
-    """Runs the pipeline to completion and writes the summary (a local ``out``).
+    """Runs the pipeline to completion and writes the summary.
 
     Args:
         config: the run settings (``shard`` is ignored: the runner splits the work).
-        out: the output folder.
+        out: the output folder: a local path, or a URL the workers write (``gs://...``).
         data_dir: TFDS data folder.
         download: whether TFDS may download; False fails at once on unprepared data.
         beam_args: Beam pipeline options, e.g. ``["--runner=DataflowRunner", ...]``
@@ -217,31 +216,63 @@ def run(config: evaluate.RunConfig, out, *, data_dir=None, download=True, beam_a
 
     Returns:
         The summary (as :func:`tfattr.evaluate.summarize`).
+
+    Raises:
+        EvaluationSetupError: ``out`` holds another run, or records already.
     """
     beam = _require_beam()
+    import tensorflow as tf
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    out = pathlib.Path(out)
-    evaluate.claim_folder(out, config)
-    if evaluate.record_files(out):
-        raise evaluate.EvaluationSetupError(
-            f"--out {out}: already holds records of this run; choose another --out"
-        )
+    out = str(out).rstrip("/")
+    _claim(out, config)
     spec = _spec(config)
-    dataset = evaluate.parse_dataset(config.dataset)
     source = _source(config, spec, data_dir, download)
     if config.save_maps:
         content = {"methods": list(config.methods), "shape": list(spec.input_size)}
-        evaluate.atomic_write(out / "maps" / "spec.json", json.dumps(content).encode())
+        evaluate.atomic_write(evaluate.join(out, "maps/spec.json"), json.dumps(content).encode())
     started = time.time()
+    stats_file = evaluate.join(out, "stats.json")
     with beam.Pipeline(options=PipelineOptions(list(beam_args))) as pipeline:
         stats = build(pipeline, config, out, total=len(source), names=source.names,
                       label_offset=spec.label_offset, data_dir=data_dir, download=download,
                       block_size=block_size)  # fmt: skip
         _ = stats | "WriteStats" >> beam.Map(
-            lambda s: evaluate.atomic_write(out / "stats.json", s.to_json().encode())
+            lambda s: evaluate.atomic_write(stats_file, s.to_json().encode())
         )
-    return evaluate.summarize(out, spec, dataset, time.time() - started)
+    with tf.io.gfile.GFile(str(stats_file), "rb") as f:
+        merged = evaluate.Stats.from_json(f.read())
+    run_info = {"run_id": config.run_id(), **config.identity()}
+    summary = evaluate.summary_from_stats(
+        merged, run_info, evaluate.parse_dataset(config.dataset).kind
+    )
+    summary["throughput"]["wall_seconds_this_job"] = time.time() - started
+    evaluate.write_summary(out, summary)
+    return summary
+
+
+def _claim(out: str, config: evaluate.RunConfig) -> None:
+    """Claims ``out`` for this run; refuses a folder that holds another run or records."""
+    import tensorflow as tf
+
+    if evaluate.is_remote(out):  # (no atomic exclusive create on object stores)
+        run_file = evaluate.join(out, "run.json")
+        identity = {"format": evaluate.FORMAT, "run_id": config.run_id(), **config.identity()}
+        if tf.io.gfile.exists(run_file):
+            with tf.io.gfile.GFile(run_file) as f:
+                previous = json.load(f).get("run_id")
+            if previous != identity["run_id"]:
+                raise evaluate.EvaluationSetupError(
+                    f"--out {out}: holds another run (run id {previous}); choose another --out"
+                )
+        else:
+            evaluate.atomic_write(run_file, json.dumps(identity, indent=2).encode())
+    else:
+        evaluate.claim_folder(out, config)
+    if tf.io.gfile.glob(str(evaluate.join(out, "records/*/*.parquet"))):
+        raise evaluate.EvaluationSetupError(
+            f"--out {out}: already holds records of this run; choose another --out"
+        )
 
 
 def main(argv=None) -> int:

@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--metrics",
         default="deletion,insertion",
         help="deletion,insertion,pointing_game,"
-        "mass_in_mask (the last two need masks: --dataset shapes)",
+        "mass_in_mask (the last two need masks: --dataset shapes), or none",
     )
     evaluate.add_argument(
         "--target",

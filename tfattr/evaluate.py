@@ -118,13 +118,15 @@ def parse_shard(text: str | None) -> tuple[int, int]:
 
 
 def parse_metrics(text: str) -> list[str]:
-    """Comma-separated metric names, checked against :data:`METRICS`."""
+    """Comma-separated metric names, checked against :data:`METRICS`; ``none``: no metric."""
+    if str(text).strip().lower() == "none":
+        return []
     names = [m.strip().lower() for m in str(text).split(",") if m.strip()]
     unknown = [m for m in names if m not in METRICS]
     if unknown or not names:
         raise ValueError(
             f"--metrics: unknown metric {', '.join(unknown) or repr(text)}; choose from "
-            f"{', '.join(METRICS)}"
+            f"{', '.join(METRICS)} (or none)"
         )
     return list(dict.fromkeys(names))
 
@@ -628,8 +630,29 @@ def _interval(n: int, total: float, squares: float) -> dict:
 # Files
 
 
-def atomic_write(path: pathlib.Path, data: bytes) -> None:
-    """Writes ``data`` to a temporary file beside ``path``, syncs it, and renames it."""
+def is_remote(path) -> bool:
+    """Whether ``path`` is a URL of a remote file system (``gs://``, ``s3://``, ...)."""
+    return "://" in str(path)
+
+
+def join(folder, name: str):
+    """``folder / name``, keeping a remote URL a string (pathlib would fold its ``//``)."""
+    return f"{str(folder).rstrip('/')}/{name}" if is_remote(folder) else pathlib.Path(folder) / name
+
+
+def atomic_write(path, data: bytes) -> None:
+    """Writes ``data`` to a temporary file beside ``path``, syncs it, and renames it.
+
+    A remote ``path`` (``gs://...``) is written with ``tf.io.gfile``: object stores publish
+    an object whole when it is closed.
+    """
+    if is_remote(path):
+        import tensorflow as tf
+
+        with tf.io.gfile.GFile(str(path), "wb") as f:
+            f.write(data)
+        return
+    path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(temporary, "wb") as f:
@@ -1134,14 +1157,13 @@ def summary_from_stats(stats: Stats, run: dict, dataset_kind: str) -> dict:
 
 def write_summary(out, summary: dict) -> None:
     """Writes ``summary.json``, ``summary.csv`` and ``summary.png`` into ``out``."""
-    out = pathlib.Path(out)
-    atomic_write(out / "summary.json", json.dumps(summary, indent=2).encode())
-    _write_csv(out / "summary.csv", summary["methods"], summary["accuracy"],
+    atomic_write(join(out, "summary.json"), json.dumps(summary, indent=2).encode())
+    _write_csv(join(out, "summary.csv"), summary["methods"], summary["accuracy"],
                summary["throughput"], summary["images"])  # fmt: skip
-    _plot(out / "summary.png", summary["methods"])
+    _plot(join(out, "summary.png"), summary["methods"])
 
 
-def _write_csv(path: pathlib.Path, methods: dict, accuracy: dict, throughput: dict, n: int):
+def _write_csv(path, methods: dict, accuracy: dict, throughput: dict, n: int):
     """One row per (method, metric); the model's accuracies and the throughput as method ``*``."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -1158,7 +1180,7 @@ def _write_csv(path: pathlib.Path, methods: dict, accuracy: dict, throughput: di
     atomic_write(path, buffer.getvalue().encode())
 
 
-def _plot(path: pathlib.Path, methods: dict) -> None:
+def _plot(path, methods: dict) -> None:
     from matplotlib.figure import Figure
 
     metrics = sorted({m for v in methods.values() for m, s in v.items() if isinstance(s, dict)})
