@@ -161,8 +161,8 @@ def main(argv=None) -> dict:
         "floor_images_per_second": floor_rate,
         "floor_seconds_per_image": parts,
         "floor_images_per_second_before_after": [
-            args.images / sum(before.values()),
-            args.images / sum(after.values()),
+            len(x) / sum(before.values()),
+            len(x) / sum(after.values()),
         ],
         **job,
         "per_replica_images_per_second": job["images_per_second"] / job["replicas"],

@@ -17,7 +17,8 @@ A failed bundle is retried by the runner; files are committed by Beam's file sin
 neither loses nor duplicates records. Needs the ``tfattr[beam]`` extra.
 
 Example:
-    python -m tfattr.beam --model mobilenet --dataset folder:gs://bucket/photos --out gs://b/run \\
+    python -m tfattr.beam --model resnet50 --dataset tfds:imagenet2012:validation \\
+        --data-dir gs://b/tensorflow_datasets --out gs://b/run \\
         -- --runner=DataflowRunner --project=P --region=europe-west1 --temp_location=gs://b/tmp
 """
 

@@ -58,9 +58,14 @@ EVALUATE_EXAMPLES = """examples:
   tfattr evaluate --model resnet50 --dataset imagenet_a --shard 2/4 --out run/ --resume
   # every worker of a cluster described by TF_CONFIG runs the same command:
   tfattr evaluate --model resnet50 --dataset imagenet_a --strategy multiworker --out shared/run
+  # many machines, with Apache Beam (pip install 'tfattr[beam]'):
+  tfattr evaluate --model resnet50 --dataset tfds:imagenet2012:validation --data-dir gs://b/tfds \\
+      --out gs://b/run --runner beam --beam-args --runner=DataflowRunner --project=P --region=R \\
+      --temp_location=gs://b/tmp
 
-results: <out>/records/*.json (one file per batch, written atomically), summary.json,
-summary.csv, summary.png; --save-maps adds <out>/maps/*.npz.
+results: <out>/records/**/*.parquet (per-image records; pyarrow.parquet.read_table("<out>/records")),
+summary.json, summary.csv, summary.png; --save-maps adds <out>/maps/**/*.tfrecord
+(tfattr.evaluate.read_maps("<out>")). One run per --out: another run there is refused.
 """
 
 DEMO_EXAMPLES = """examples:

@@ -8,6 +8,7 @@ run must give the same per-image records as the default strategy's.
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -133,6 +134,39 @@ def test_mirrored_integrated_gradients_match_default(reference, tmp_path):
     result = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert_same_records(reference, out, ["integrated_gradients/delta"])
+
+
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_two_worker_processes_read_their_blocks_and_match_default(reference, tmp_path):
+    out = tmp_path / "multiworker"
+    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    processes = []
+    for index in range(2):
+        config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        command = _command(out, "--batch-size", "8", "--strategy", "multiworker")
+        env = {**_env(), "TF_CONFIG": json.dumps(config)}
+        processes.append(subprocess.Popen(command, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True, env=env))  # fmt: skip
+    for process in processes:
+        _, err = process.communicate(timeout=600)
+        assert process.returncode == 0, err[-3000:]
+    blocks = sorted(p.name for p in (out / "records").iterdir())
+    assert blocks == ["shard-00000-of-00002", "shard-00001-of-00002"]
+    first = pq.read_table(out / "records" / "shard-00000-of-00002").column("index").to_pylist()
+    assert sorted(first) == [0, 1, 2, 3, 4]  # worker 0's block: the first half
+    columns = ["label", "prediction", "probability", "target", "saliency/deletion_auc",
+               "gradcam/deletion_auc"]  # fmt: skip
+    assert_same_records(reference, out, columns)
+    assert json.loads((out / "summary.json").read_text())["images"] == LIMIT
 
 
 def test_killed_run_resumes_to_exactly_the_records(reference, tmp_path, capsys):

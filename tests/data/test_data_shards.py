@@ -1,5 +1,7 @@
 """Reading one share of a dataset decodes only its images (counted at the one decode call)."""
 
+import functools
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -69,3 +71,60 @@ def test_evaluate_shard_and_resume_decode_only_their_part(photos, decoded, tmp_p
     from tfattr.evaluate import read_records
 
     assert read_records(out).column("index").to_pylist() == [4, 5, 6, 7]
+
+
+class _TinyImages:
+    """A TFDS dataset of 20 PNGs made in the test (prepared offline, read by TFDS)."""
+
+    @staticmethod
+    @functools.cache  # TFDS registers a builder class by name, once
+    def builder_class():
+        import tensorflow_datasets as tfds
+
+        class TfattrTinyImages(tfds.core.GeneratorBasedBuilder):
+            VERSION = tfds.core.Version("1.0.0")
+
+            def _info(self):
+                return tfds.core.DatasetInfo(
+                    builder=self,
+                    features=tfds.features.FeaturesDict(
+                        {
+                            "image": tfds.features.Image(shape=(6, 6, 3)),
+                            "label": tfds.features.ClassLabel(num_classes=20),
+                        }  # fmt: skip
+                    ),
+                )
+
+            def _split_generators(self, dl_manager):
+                return {"test": self._generate_examples()}
+
+            def _generate_examples(self):
+                for i in range(20):
+                    yield i, {"image": np.full((6, 6, 3), i * 10, np.uint8), "label": i}
+
+        return TfattrTinyImages
+
+
+def test_a_tfds_block_decodes_only_its_examples(tmp_path, decoded):
+    builder = _TinyImages.builder_class()(data_dir=str(tmp_path))
+    builder.download_and_prepare(file_format="tfrecord")
+    decoded.clear()
+    source = shards.TfdsSource(builder.name, "test", data_dir=str(tmp_path), download=False)
+    assert len(source) == 20
+    block = shards.share(20, 2, 4)  # images 10..14
+    elements = list(source.dataset(block, (6, 6), resize="stretch").as_numpy_iterator())
+    assert [int(i) for i, _, _ in elements] == [10, 11, 12, 13, 14]
+    # The examples at positions 10..14 of the split as TFDS reads it (its stored order), each
+    # intact: its pixels say which label it was made with.
+    ordered = [int(e["label"]) for e in builder.as_dataset(split="test", shuffle_files=False)]
+    assert [int(label) for _, _, label in elements] == ordered[10:15]
+    assert [int(image[0, 0, 0]) for _, image, _ in elements] == [10 * v for v in ordered[10:15]]
+    assert len(decoded) == 5
+
+
+def test_an_unprepared_tfds_dataset_without_download_names_the_fix(tmp_path):
+    _TinyImages.builder_class()
+    with pytest.raises(ValueError) as error:
+        shards.TfdsSource("tfattr_tiny_images", "test", data_dir=str(tmp_path), download=False)
+    assert "is not prepared" in str(error.value)
+    assert "tfds build tfattr_tiny_images --data_dir" in str(error.value)
