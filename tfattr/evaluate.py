@@ -8,8 +8,10 @@ the statistics stored with each chunk. How the work is split:
   scope, each global batch comes from ``strategy.experimental_distribute_dataset`` and is split
   among the replicas, and ``strategy.run`` explains each replica's slice on its device (one
   :class:`BatchExplainer` per run; its explainers' compiled steps run per replica). Results stay
-  tensors until the batch is written. ``strategy.run`` is called eagerly: ``explain`` checks its
-  inputs on the host, so it cannot be traced into one ``tf.function`` around the replicas.
+  tensors until the batch is written. ``strategy.run`` is called eagerly, because ``explain``
+  checks its inputs on the host and cannot be traced into one ``tf.function`` around the
+  replicas; ``MirroredStrategy`` then calls the replicas in turn (from threads of its own),
+  each dispatching its compiled steps to its device.
 - **Workers** (``MultiWorkerMirroredStrategy`` from ``TF_CONFIG``) and **jobs** (``--shard
   i/n``): the dataset is cut into contiguous blocks (:func:`tfattr.data.shards.share`), one per
   (job, worker); each reads and decodes only its block (file lists and TFDS split slices are cut
@@ -382,8 +384,6 @@ class BatchExplainer:
         """
         import tensorflow as tf
 
-        from tfattr import metrics
-
         config = self.config
         logits = tf.cast(self.engine.scores(x), tf.float32)
         out = {"index": indices, "label": labels, "logits": logits}
@@ -401,10 +401,9 @@ class BatchExplainer:
             elif "return_convergence_delta" in explainer.options:
                 attr, delta = explainer.explain(x, target=targets, return_convergence_delta=True)
                 out[f"{name}/delta"] = tf.cast(delta, tf.float64)
-                maps[name] = tf.convert_to_tensor(metrics.attribution_maps(attr, x), tf.float32)
+                maps[name] = _pixel_map(attr)
             else:
-                attr = explainer.explain(x, target=targets)
-                maps[name] = tf.convert_to_tensor(metrics.attribution_maps(attr, x), tf.float32)
+                maps[name] = _pixel_map(explainer.explain(x, target=targets))
             if n == 0 and "return_convergence_delta" in explainer.options:
                 out[f"{name}/delta"] = tf.zeros((0,), tf.float64)
             out[f"seconds/{name}"] = tf.constant(time.perf_counter() - tick, tf.float64)
@@ -455,6 +454,14 @@ class BatchExplainer:
                 energy = np.zeros((0,)) if pointing is None else pointing.energy
                 out[f"{name}/mass_in_mask"] = tf.constant(energy, tf.float64)
         return out
+
+
+def _pixel_map(attr):
+    """One value per pixel, on the device: pixel attributions summed over channels (CAM maps
+    are already per pixel)."""
+    import tensorflow as tf
+
+    return tf.reduce_sum(attr, axis=-1) if attr.shape.rank == 4 else tf.convert_to_tensor(attr)
 
 
 def records(spec, outputs: dict, names=None) -> tuple[list[dict], dict]:
