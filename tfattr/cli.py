@@ -58,9 +58,14 @@ EVALUATE_EXAMPLES = """examples:
   tfattr evaluate --model resnet50 --dataset imagenet_a --shard 2/4 --out run/ --resume
   # every worker of a cluster described by TF_CONFIG runs the same command:
   tfattr evaluate --model resnet50 --dataset imagenet_a --strategy multiworker --out shared/run
+  # many machines, with Apache Beam (pip install 'tfattr[beam]'):
+  tfattr evaluate --model resnet50 --dataset tfds:imagenet2012:validation --data-dir gs://b/tfds \\
+      --out gs://b/run --runner beam --beam-args --runner=DataflowRunner --project=P --region=R \\
+      --temp_location=gs://b/tmp
 
-results: <out>/records/*.json (one file per batch, written atomically), summary.json,
-summary.csv, summary.png; --save-maps adds <out>/maps/*.npz.
+results: <out>/records/**/*.parquet (per-image records; pyarrow.parquet.read_table("<out>/records")),
+summary.json, summary.csv, summary.png; --save-maps adds <out>/maps/**/*.tfrecord
+(tfattr.evaluate.read_maps("<out>")). One run per --out: another run there is refused.
 """
 
 DEMO_EXAMPLES = """examples:
@@ -162,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--metrics",
         default="deletion,insertion",
         help="deletion,insertion,pointing_game,"
-        "mass_in_mask (the last two need masks: --dataset shapes)",
+        "mass_in_mask (the last two need masks: --dataset shapes), or none",
     )
     evaluate.add_argument(
         "--target",
@@ -183,7 +188,28 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", default="tfattr-evaluate", help="output folder")
     evaluate.add_argument("--resume", action="store_true", help="complete an interrupted run")
     evaluate.add_argument("--shard", default=None, metavar="i/n", help="this job's share i of n")
-    evaluate.add_argument("--save-maps", action="store_true", help="also save the maps (npz)")
+    evaluate.add_argument(
+        "--save-maps", action="store_true", help="also save the maps (TFRecord, float16)"
+    )
+    evaluate.add_argument(
+        "--records-per-file",
+        type=_positive_int,
+        default=1024,
+        help="images per records file: a killed job redoes at most this many (1024)",
+    )
+    evaluate.add_argument(
+        "--runner",
+        choices=("local", "beam"),
+        default="local",
+        help="local: tf.distribute on this machine; beam: the Apache Beam pipeline "
+        "(tfattr[beam]; runner options after --beam-args)",
+    )
+    evaluate.add_argument(
+        "--beam-args",
+        nargs=argparse.REMAINDER,
+        default=[],
+        help="Beam pipeline options, e.g. --runner=DataflowRunner --project=P (last)",
+    )
     evaluate.add_argument("--resize", choices=("crop", "pad", "stretch"), default="crop")
     evaluate.add_argument(
         "--cpu-devices",
@@ -720,14 +746,6 @@ def cmd_evaluate(args) -> int:
     entries = parse_methods(args.methods)
     if not args.model:
         raise UsageError("--model is required (see --list-models)")
-    # Multi-worker collectives must be configured before TensorFlow initialises: the strategy
-    # comes before the model.
-    try:
-        strategy = evaluate.make_strategy(args.strategy)
-    except evaluate.EvaluationSetupError as error:
-        raise UsageError(str(error)) from error
-    spec = load_model(args.model, args.weights)
-    entries = parse_methods(args.methods, spec)
     config = evaluate.RunConfig(
         model=args.model,
         weights=args.weights,
@@ -742,23 +760,41 @@ def cmd_evaluate(args) -> int:
         resize=args.resize,
         save_maps=args.save_maps,
     )
+    if args.runner == "beam":
+        from tfattr import beam
+
+        try:
+            summary = beam.run(config, args.out, data_dir=args.data_dir,
+                               download=not args.no_download, beam_args=args.beam_args)  # fmt: skip
+        except evaluate.EvaluationSetupError as error:
+            raise UsageError(str(error)) from error
+        if not args.quiet:
+            print(evaluate.format_summary(summary))
+        return 0
+    # Multi-worker collectives must be configured before TensorFlow initialises: the strategy
+    # comes before the model. The folder is claimed before any work (model, data).
     try:
-        runner = evaluate.Evaluation(
-            spec,
+        strategy = evaluate.make_strategy(args.strategy)
+        job = evaluate.Evaluation(
             dataset,
             config,
             args.out,
             strategy=strategy,
             resume=args.resume,
-            data_dir=args.data_dir,
+            records_per_file=args.records_per_file,
             progress=not args.quiet,
         )
     except evaluate.EvaluationSetupError as error:
         raise UsageError(str(error)) from error
     try:
-        summary = runner.run()
-    except evaluate.EvaluationSetupError as error:  # e.g. a TFDS name that does not exist
+        with strategy.scope():  # the model's variables mirrored on the replicas' devices
+            spec = load_model(args.model, args.weights)
+        parse_methods(args.methods, spec)
+        summary = job.run(spec, data_dir=args.data_dir, download=not args.no_download)
+    except evaluate.EvaluationSetupError as error:  # e.g. TFDS data not prepared
         raise UsageError(str(error)) from error
+    finally:
+        job.folder.release()
     if summary is not None and not args.quiet:
         print(evaluate.format_summary(summary))
     return 0

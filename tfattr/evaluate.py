@@ -1,41 +1,50 @@
 """Dataset-scale evaluation of attribution methods: ``tfattr evaluate``.
 
-A ``tf.data`` pipeline of ``(index, image, label[, mask])`` feeds the replicas of a
-``tf.distribute.Strategy``; each batch is explained by every method and scored by the metrics,
-and its records are written to one file, atomically. How the work is distributed:
+Every image is explained by every method and scored by the metrics; the per-image results are
+written as Parquet records, the maps (optional) as TFRecord chunks, and a summary is merged from
+the statistics stored with each chunk. How the work is split:
 
-- **Replicas** (``MirroredStrategy`` over the local GPUs -- or logical CPUs --, the local devices
-  of a ``MultiWorkerMirroredStrategy``, the cores of a ``TPUStrategy``): every global batch is
-  split into contiguous per-replica slices, and each replica explains its slice on its own device
-  (``strategy.extended.worker_devices``) with its own copy of the model and its own explainers, in
-  its own thread. Explainers run their own compiled loops (:class:`~tfattr.core.engine.
-  GradientEngine`), which do not fit inside ``strategy.run``; pinning whole explainers to devices
-  gives the same data parallelism. Every compiled call has the same padded shape whichever replica
-  runs it, so per-image results do not depend on the strategy.
-- **Workers** (``MultiWorkerMirroredStrategy`` from ``TF_CONFIG``): each worker takes its share of
-  the images (image ``j`` goes to worker ``j mod workers``), writes its own records, and joins a
-  collective all-reduce at the end; then the chief writes the summary. The output folder must be
-  shared by the workers (as a checkpoint folder is).
-- **Shards** (``--shard i/n``): independent jobs on any batch scheduler; shard ``i`` takes images
-  ``j`` with ``j mod n == i`` (combined with the workers above). Any job rewrites the summary from
-  all records present.
+- **Devices of one machine** (``tf.distribute``): the model is built under the strategy's
+  scope, each global batch comes from ``strategy.experimental_distribute_dataset`` and is split
+  among the replicas, and ``strategy.run`` explains each replica's slice on its device (one
+  :class:`BatchExplainer` per run; its explainers' compiled steps run per replica). Results stay
+  tensors until the batch is written. ``strategy.run`` is called eagerly, because ``explain``
+  checks its inputs on the host and cannot be traced into one ``tf.function`` around the
+  replicas; ``MirroredStrategy`` then calls the replicas in turn (from threads of its own),
+  each dispatching its compiled steps to its device.
+- **Workers** (``MultiWorkerMirroredStrategy`` from ``TF_CONFIG``) and **jobs** (``--shard
+  i/n``): the dataset is cut into contiguous blocks (:func:`tfattr.data.shards.share`), one per
+  (job, worker); each reads and decodes only its block (file lists and TFDS split slices are cut
+  before reading), and ``--resume`` reads only the part of the block that is not done.
+- **Many machines**: the Apache Beam pipeline of :mod:`tfattr.beam` runs the same
+  :class:`BatchExplainer` in a ``RunInference`` model handler and writes the same records.
 
-Limits, honestly: the replicas are data-parallel Python threads, not one ``strategy.run``
-program; ``TPUStrategy`` is set up the same way (its cores as the replica devices) but has not
-been exercised here (no TPU); the deletion/insertion metrics get a per-replica compiled forward
-pass as an opaque model so that they do not recompile the model at every batch.
+Files in ``--out``:
 
-Records: ``<out>/records/shard-<s>-of-<S>/batch-<k>.json``, one per batch, written to a temporary
-file and renamed, so a killed run loses at most the batch in flight; ``--resume`` skips the
-batches on disk and computes the rest (no duplicate, no missing record). ``<out>/run.json`` holds
-the settings; a resume with other settings is refused.
+- ``run.json``: the settings and the run id. A different run into the same folder is refused
+  before any work; identical jobs of other shards join the run.
+- ``records/shard-<s>-of-<S>/part-<offset>.parquet``: per-image records (index, name, label,
+  predictions, target, metrics, convergence deltas), a chunk of ``records_per_file`` images per
+  file, written whole to a temporary name and renamed; each file's footer holds the statistics
+  of its images (:class:`Stats`), so the summary merges footers instead of re-reading records.
+  A killed job loses at most the chunk in flight; ``--resume`` counts the rows of the parts on
+  disk (footers only) and starts after them: no lost, no duplicated record.
+- ``maps/shard-<s>-of-<S>/part-<offset>.tfrecord`` (``--save-maps``): one ``tf.train.Example``
+  per image (index and one float16 map per method), written before the chunk's records.
+  TFRecord because it streams back as a ``tf.data.Dataset`` (:func:`read_maps`) at any size,
+  is what Beam writes natively, and needs no extra dependency.
+- ``summary.json``, ``summary.csv``, ``summary.png``.
+
+Read back in one line: ``pyarrow.parquet.read_table("out/records")`` (records) and
+``tfattr.evaluate.read_maps("out")`` (maps).
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import csv
 import dataclasses
+import hashlib
+import io
 import json
 import math
 import os
@@ -50,11 +59,13 @@ METRICS = ("deletion", "insertion", "pointing_game", "mass_in_mask")
 MASK_METRICS = ("pointing_game", "mass_in_mask")
 ENGINE_ROWS = 64  # rows per compiled call: the same on every replica, so results match
 SHAPES_DEFAULT_COUNT = 256
-FORMAT = "tfattr.evaluate/1"
+RECORDS_PER_FILE = 1024
+FORMAT = "tfattr.evaluate/2"
+STATS_KEY = b"tfattr.stats"
 
 
 class EvaluationSetupError(ValueError):
-    """The run cannot start as asked (bad dataset, settings that differ from the folder's run)."""
+    """The run cannot start as asked (bad dataset, a folder that holds another run, ...)."""
 
 
 # ------------------------------------------------------------------------------------------
@@ -109,20 +120,22 @@ def parse_shard(text: str | None) -> tuple[int, int]:
 
 
 def parse_metrics(text: str) -> list[str]:
-    """Comma-separated metric names, checked against :data:`METRICS`."""
+    """Comma-separated metric names, checked against :data:`METRICS`; ``none``: no metric."""
+    if str(text).strip().lower() == "none":
+        return []
     names = [m.strip().lower() for m in str(text).split(",") if m.strip()]
     unknown = [m for m in names if m not in METRICS]
     if unknown or not names:
         raise ValueError(
             f"--metrics: unknown metric {', '.join(unknown) or repr(text)}; choose from "
-            f"{', '.join(METRICS)}"
+            f"{', '.join(METRICS)} (or none)"
         )
     return list(dict.fromkeys(names))
 
 
 @dataclasses.dataclass
 class RunConfig:
-    """The settings of a run (recorded in ``run.json``; a resume must match them)."""
+    """The settings of a run (recorded in ``run.json``; every job of the run must match them)."""
 
     model: str
     weights: str
@@ -140,9 +153,14 @@ class RunConfig:
     def identity(self) -> dict:
         """What must agree between the jobs writing one folder (all but the shard index)."""
         data = dataclasses.asdict(self)
+        data["methods"], data["metrics"] = list(data["methods"]), list(data["metrics"])
         data["shard_count"] = data.pop("shard")[1]
-        data.pop("save_maps")
         return data
+
+    def run_id(self) -> str:
+        """A short hash of :meth:`identity`: the same for every job of one run."""
+        text = json.dumps(self.identity(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def pointing_tolerance(image_size) -> int:
@@ -234,253 +252,414 @@ def worker_position(strategy) -> tuple[int, int]:
 # Data
 
 
-def source(spec, dataset: DatasetSpec, config: RunConfig, data_dir=None, download=True):
-    """``(dataset of (image, label, mask) elements, names or None, has_masks)``."""
-    import tensorflow as tf
+class Source:
+    """The images of a run: ``len`` (after ``limit``), names, and blocks as batched datasets.
 
-    from tfattr import data
+    Args:
+        spec: the ModelSpec (input size, preprocessing, label offset).
+        dataset: a :class:`DatasetSpec`.
+        config: the run settings (limit, resize, batch size).
+        data_dir: TFDS data folder.
+        download: whether TFDS may download and prepare data; False fails at once when the
+            data are not prepared.
 
-    size = spec.input_size
-    common = dict(preprocess=spec.preprocess, batch_size=config.batch_size, resize=config.resize)
-    names = None
-    if dataset.kind == "shapes":
-        from tfattr.demo import shapes
+    Raises:
+        EvaluationSetupError: the dataset cannot be read as asked.
+    """
 
-        count = config.limit or SHAPES_DEFAULT_COUNT
-        images, labels, masks = shapes.make_dataset(count, shapes.TEST_SEED, size=size[0])
-        x = spec.preprocess(images)
-        ds = tf.data.Dataset.from_tensor_slices((x, labels, masks))
-        return ds, [f"shapes_{i}" for i in range(count)], True
-    if dataset.kind == "folder":
-        files, _, _ = data.folder_labels(dataset.name)
-        names = [str(pathlib.Path(f).relative_to(dataset.name)) for f in files]
-        ds = data.image_folder(dataset.name, size, label_offset=spec.label_offset, **common)
-    elif dataset.kind == "imagenet_a":
-        ds = data.imagenet_a(
-            image_size=size,
-            label_offset=spec.label_offset,
-            data_dir=data_dir,
-            download=download,
-            **common,
+    def __init__(self, spec, dataset: DatasetSpec, config: RunConfig, data_dir=None, download=True):
+        from tfattr.data import shards
+
+        self.spec, self.config, self.kind = spec, config, dataset.kind
+        self.has_masks = dataset.kind == "shapes"
+        text = dataset.kind if dataset.name is None else f"{dataset.kind}:{dataset.name}"
+        try:
+            if dataset.kind == "shapes":
+                from tfattr.demo import shapes
+
+                count = config.limit or SHAPES_DEFAULT_COUNT
+                self.arrays = shapes.make_dataset(count, shapes.TEST_SEED, size=spec.input_size[0])
+                self.reader, self.names, total = None, [f"shapes_{i}" for i in range(count)], count
+            elif dataset.kind == "folder":
+                self.reader = shards.FolderSource(dataset.name, spec.label_offset)
+                self.names, total = self.reader.names, len(self.reader)
+            else:
+                offset = spec.label_offset
+                if dataset.kind == "tfds" and not dataset.name.startswith("imagenet"):
+                    offset = 0
+                self.reader = shards.TfdsSource(
+                    dataset.name, dataset.split, offset, data_dir=data_dir, download=download
+                )
+                self.names, total = None, len(self.reader)
+        except ValueError as error:
+            raise EvaluationSetupError(f"--dataset {text}: {error}") from error
+        self.total = min(total, config.limit) if config.limit else total
+
+    def __len__(self) -> int:
+        return self.total
+
+    def examples(self, block: range):
+        """``(index, uint8 image, label, mask)`` of the images in ``block`` (only they are read)."""
+        import tensorflow as tf
+
+        size = tuple(self.spec.input_size)
+        if self.reader is None:
+            images, labels, masks = self.arrays
+            part = slice(block.start, block.stop)
+            return tf.data.Dataset.from_tensor_slices(
+                (
+                    np.arange(block.start, block.stop, dtype=np.int64),
+                    images[part],
+                    np.asarray(labels[part], np.int64),
+                    masks[part],
+                )  # fmt: skip
+            )
+        empty = tf.zeros(size, tf.bool)
+        ds = self.reader.dataset(block, size, resize=self.config.resize)
+        return ds.map(lambda i, image, label: (i, image, label, empty))
+
+    def dataset(self, block: range):
+        """Preprocessed batches ``(index, x, label, mask)`` of the images in ``block``."""
+        import tensorflow as tf
+
+        preprocess = self.spec.preprocess
+        ds = self.examples(block).batch(self.config.batch_size)
+        ds = ds.map(
+            lambda i, x, y, m: (i, tf.cast(preprocess(x), tf.float32), y, m),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
         )
-    else:
-        offset = spec.label_offset if dataset.name.startswith("imagenet") else 0
-        ds = data.tfds_dataset(
-            dataset.name,
-            dataset.split,
-            size,
-            label_offset=offset,
-            data_dir=data_dir,
-            download=download,
-            **common,
-        )
-    empty = tf.zeros((*size,), tf.bool)
-    ds = ds.unbatch().map(lambda x, y: (x, y, empty))
-    return ds, names, False
-
-
-def pipeline(ds, config: RunConfig, shard: tuple[int, int]):
-    """Numbers the images, keeps ``limit`` and this shard's share, and batches."""
-    import tensorflow as tf
-
-    index, count = shard
-    ds = ds.enumerate()
-    if config.limit:
-        ds = ds.take(config.limit)
-    ds = ds.filter(lambda i, element: tf.equal(i % count, index))
-    return ds.batch(config.batch_size).prefetch(2)
-
-
-def shard_size(total: int | None, shard: tuple[int, int]) -> int | None:
-    """Images of a shard among ``total`` (None when unknown)."""
-    if total is None:
-        return None
-    return len(range(shard[0], total, shard[1]))
+        return ds.prefetch(tf.data.AUTOTUNE)
 
 
 # ------------------------------------------------------------------------------------------
-# Replicas
+# Explaining one batch
 
 
-class Replica:
-    """One device's copy of the model, explainers and scorer.
+class BatchExplainer:
+    """Explains and scores batches of images with every method of a run.
+
+    One instance serves every replica of a ``tf.distribute`` strategy (its explainers' compiled
+    steps run on the replica's device) and every bundle of a Beam worker.
 
     Args:
-        device: the device name (from ``strategy.extended.worker_devices``).
-        spec: the ModelSpec.
-        config: the run settings.
-        model: the model object this replica uses (a copy placed on ``device``).
+        spec: the ModelSpec (model built under the strategy's scope when there is one).
+        config: the run settings (methods, metrics, target, steps).
     """
 
-    def __init__(self, device: str, spec, config: RunConfig, model):
+    def __init__(self, spec, config: RunConfig):
         import tensorflow as tf
 
         from tfattr import registry
         from tfattr.core.adapter import ModelAdapter
         from tfattr.core.engine import GradientEngine
 
-        self.device, self.spec, self.config = device, spec, config
-        with tf.device(device):
-            self.explainers = {
-                name: registry.make(
-                    name,
-                    model,
-                    image_size=spec.input_size,
-                    batch_size=ENGINE_ROWS,
-                    cam_layer=spec.cam_layer,
-                )
-                for name in config.methods
-            }
-            self.engine = GradientEngine(ModelAdapter(model, output="logits"), ENGINE_ROWS)
+        self.spec, self.config = spec, config
+        self.explainers = {
+            name: registry.make(
+                name,
+                spec.model,
+                image_size=spec.input_size,
+                batch_size=ENGINE_ROWS,
+                cam_layer=spec.cam_layer,
+            )
+            for name in config.methods
+        }
+        self.engine = GradientEngine(ModelAdapter(spec.model, output="logits"), ENGINE_ROWS)
         # The metrics build an engine per call; giving them this compiled forward pass (as an
         # opaque callable) spares a retrace of the model at every batch.
         self.scorer = tf.function(
-            self._logits,
+            self.engine.adapter,
             input_signature=[tf.TensorSpec((None, *spec.input_size, 3), tf.float32)],
             autograph=False,
         )
 
-    def _logits(self, x):
-        return self.engine.adapter(x)
+    def __call__(self, indices, x, labels, masks) -> dict:
+        """The results of one (replica's) batch, as tensors of ``len(x)`` rows.
 
-    def process(self, x, labels, masks, has_masks: bool) -> tuple[list[dict], dict, dict]:
-        """Explains and scores images ``x``: ``(records, maps per method, seconds per method)``."""
+        Returns:
+            A dict: ``index``, ``label``, ``logits`` (float32 ``(B, classes)``), ``target``,
+            ``maps/<method>`` (``(B, H, W)``), ``<method>/<metric>`` and ``<method>/delta``
+            (``(B,)``), and ``seconds/<method>`` (scalars: time spent in the method).
+        """
+        import tensorflow as tf
+
+        config = self.config
+        logits = tf.cast(self.engine.scores(x), tf.float32)
+        out = {"index": indices, "label": labels, "logits": logits}
+        predictions = tf.argmax(logits, axis=1, output_type=tf.int32)
+        targets = predictions
+        if config.target == "label":
+            targets = tf.where(labels >= 0, tf.cast(labels, tf.int32), predictions)
+        out["target"] = targets
+        n = int(x.shape[0])
+        maps = {}
+        for name, explainer in self.explainers.items():
+            tick = time.perf_counter()
+            if n == 0:  # a replica without images in the last batch
+                maps[name] = tf.zeros((0, *self.spec.input_size), tf.float32)
+            elif "return_convergence_delta" in explainer.options:
+                attr, delta = explainer.explain(x, target=targets, return_convergence_delta=True)
+                out[f"{name}/delta"] = tf.cast(delta, tf.float64)
+                maps[name] = _pixel_map(attr)
+            else:
+                maps[name] = _pixel_map(explainer.explain(x, target=targets))
+            if n == 0 and "return_convergence_delta" in explainer.options:
+                out[f"{name}/delta"] = tf.zeros((0,), tf.float64)
+            out[f"seconds/{name}"] = tf.constant(time.perf_counter() - tick, tf.float64)
+        for name, value in maps.items():
+            out[f"maps/{name}"] = value
+        out.update(self._scores(x, targets, masks, maps, n))
+        return out
+
+    def _scores(self, x, targets, masks, maps, n) -> dict:
         import tensorflow as tf
 
         from tfattr import metrics
 
-        spec, config = self.spec, self.config
-        with tf.device(self.device):
-            logits = self.engine.scores(x).numpy().astype(np.float64)
-            probabilities = _softmax(logits)
-            predictions = logits.argmax(axis=1)
-            targets = predictions.copy()
-            if config.target == "label":
-                targets = np.where(labels >= 0, labels, predictions)
-            records = [
-                _prediction_record(spec, logits[i], probabilities[i], labels[i], targets[i])
-                for i in range(len(x))
-            ]
-            maps, seconds = {}, {}
-            for name, explainer in self.explainers.items():
-                tick = time.perf_counter()
-                attr = explainer.explain(x, target=targets.astype(np.int32))
-                maps[name] = metrics.attribution_maps(attr, x).astype(np.float32)
-                seconds[name] = time.perf_counter() - tick
-            scores = self._curve_metrics(x, targets, maps)
-            for name in maps:
-                if has_masks and any(m in MASK_METRICS for m in config.metrics):
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore", RuntimeWarning)
-                        pointing = metrics.pointing_game(
-                            maps[name], masks, tolerance=pointing_tolerance(spec.input_size)
-                        )
-                    scores.setdefault(name, {})
-                    if "pointing_game" in config.metrics:
-                        scores[name]["pointing_game"] = pointing.hits.astype(np.float64)
-                    if "mass_in_mask" in config.metrics:
-                        scores[name]["mass_in_mask"] = pointing.energy
-            for i, record in enumerate(records):
-                record["metrics"] = {
-                    name: {metric: _number(values[i]) for metric, values in scores[name].items()}
-                    for name in maps
-                }
-        return records, maps, seconds
-
-    def _curve_metrics(self, x, targets, maps) -> dict:
-        """Deletion/insertion AUCs of every method in one call each (one compiled pass)."""
-        from tfattr import metrics
-
-        scores = {name: {} for name in maps}
-        curves = [m for m in ("deletion", "insertion") if m in self.config.metrics]
-        if not curves:
-            return scores
+        config, out = self.config, {}
         names = list(maps)
-        n = int(x.shape[0])
-        stacked = np.concatenate([maps[name] for name in names])
-        tiled = np.concatenate([x.numpy()] * len(names))
-        tiled_targets = np.tile(targets, len(names)).astype(np.int32)
-        for metric in curves:
-            result = getattr(metrics, metric)(
-                self.scorer,
-                tiled,
-                stacked,
-                tiled_targets,
-                steps=self.config.steps,
-                batch_size=ENGINE_ROWS,
-            )
+        for metric in ("deletion", "insertion"):
+            if metric not in config.metrics:
+                continue
+            if n == 0:
+                values = np.zeros((0,))
+            else:  # every method in one call: one compiled pass
+                values = getattr(metrics, metric)(
+                    self.scorer,
+                    tf.concat([x] * len(names), 0),
+                    tf.concat([maps[name] for name in names], 0),
+                    tf.tile(targets, [len(names)]),
+                    steps=config.steps,
+                    batch_size=ENGINE_ROWS,
+                ).auc
             for k, name in enumerate(names):
-                scores[name][f"{metric}_auc"] = result.auc[k * n : (k + 1) * n]
-        return scores
+                out[f"{name}/{metric}_auc"] = tf.constant(values[k * n : (k + 1) * n], tf.float64)
+        wanted = [m for m in MASK_METRICS if m in config.metrics]
+        for name in names if wanted else ():
+            if n == 0:
+                pointing = None
+            else:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    pointing = metrics.pointing_game(
+                        np.asarray(maps[name]),
+                        np.asarray(masks),
+                        tolerance=pointing_tolerance(self.spec.input_size),
+                    )
+            if "pointing_game" in wanted:
+                hits = np.zeros((0,)) if pointing is None else pointing.hits
+                out[f"{name}/pointing_game"] = tf.constant(hits, tf.float64)
+            if "mass_in_mask" in wanted:
+                energy = np.zeros((0,)) if pointing is None else pointing.energy
+                out[f"{name}/mass_in_mask"] = tf.constant(energy, tf.float64)
+        return out
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
+def _pixel_map(attr):
+    """One value per pixel, on the device: pixel attributions summed over channels (CAM maps
+    are already per pixel)."""
+    import tensorflow as tf
+
+    return tf.reduce_sum(attr, axis=-1) if attr.shape.rank == 4 else tf.convert_to_tensor(attr)
+
+
+def records(spec, outputs: dict, names=None) -> tuple[list[dict], dict]:
+    """Host-side records of one batch's :class:`BatchExplainer` outputs (NumPy values).
+
+    Returns:
+        ``(records, maps)``: one dict per image (columns of :func:`record_schema`) and the maps
+        ``{method: float16 (B, H, W)}``.
+    """
+    logits = np.asarray(outputs["logits"], np.float64)
     shifted = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(shifted)
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def _number(value):
-    value = float(value)
-    return None if math.isnan(value) else value
-
-
-def _prediction_record(spec, logits, probabilities, label, target) -> dict:
-    top = np.argsort(-logits, kind="stable")[:5]
-    record = {
-        "label": int(label),
-        "prediction": int(top[0]),
-        "probability": float(probabilities[top[0]]),
-        "top5": [[int(c), float(probabilities[c])] for c in top],
-        "target": int(target),
-    }
-    if spec.imagenet and len(logits) >= 1000 + spec.label_offset:
+    probabilities = np.exp(shifted)
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    top = np.argsort(-logits, axis=1, kind="stable")[:, :5]
+    imagenet = spec.imagenet and logits.shape[1] >= 1000 + spec.label_offset
+    if imagenet:
         from tfattr.data import IMAGENET_A_CLASSES
 
         offset = spec.label_offset
-        record["prediction_1000"] = int(np.argmax(logits[offset : offset + 1000]) + offset)
         columns = np.asarray(IMAGENET_A_CLASSES) + offset
-        record["prediction_200"] = int(columns[np.argmax(logits[columns])])
-    return record
+        p1000 = np.argmax(logits[:, offset : offset + 1000], axis=1) + offset
+        p200 = columns[np.argmax(logits[:, columns], axis=1)]
+    scalars = {
+        k: np.asarray(v)
+        for k, v in outputs.items()
+        if "/" in k and not k.startswith(("maps/", "seconds/"))
+    }
+    rows = []
+    for i, index in enumerate(np.asarray(outputs["index"])):
+        row = {
+            "index": int(index),
+            "name": None if names is None else names[int(index)],
+            "label": int(outputs["label"][i]),
+            "prediction": int(top[i, 0]),
+            "probability": float(probabilities[i, top[i, 0]]),
+            "top5": [int(c) for c in top[i]],
+            "top5_probability": [float(probabilities[i, c]) for c in top[i]],
+            "target": int(outputs["target"][i]),
+            "prediction_1000": int(p1000[i]) if imagenet else None,
+            "prediction_200": int(p200[i]) if imagenet else None,
+        }
+        for key, values in scalars.items():
+            value = float(values[i])
+            row[key] = None if math.isnan(value) else value
+        rows.append(row)
+    maps = {
+        k.split("/", 1)[1]: np.asarray(v).astype(np.float16)
+        for k, v in outputs.items()
+        if k.startswith("maps/")
+    }
+    return rows, maps
 
 
-def model_copies(model, devices) -> list:
-    """The model for each device: the original for the first, clones placed on the others.
+def record_columns(config: RunConfig) -> list[str]:
+    """The metric and delta columns of a run's records (``<method>/<metric>``)."""
+    from tfattr import registry
 
-    A model that cannot be cloned (a subclassed Keras model, a SavedModel) is shared by every
-    replica; the replicas then run one after the other, since tracing a Keras model swaps layer
-    calls in place (see :mod:`tfattr.core.adapter`) and is not safe from several threads.
+    columns = []
+    for name in config.methods:
+        if "return_convergence_delta" in registry.resolve(name).cls.defaults:
+            columns.append(f"{name}/delta")
+        for metric in config.metrics:
+            columns.append(
+                f"{name}/{metric}_auc"
+                if metric in ("deletion", "insertion")
+                else f"{name}/{metric}"
+            )
+    return columns
+
+
+def record_schema(config: RunConfig):
+    """The Parquet schema of a run's records (the same for every file, job and runner)."""
+    import pyarrow as pa
+
+    fields = [
+        ("index", pa.int64()),
+        ("name", pa.string()),
+        ("label", pa.int64()),
+        ("prediction", pa.int64()),
+        ("probability", pa.float64()),
+        ("top5", pa.list_(pa.int64())),
+        ("top5_probability", pa.list_(pa.float64())),
+        ("target", pa.int64()),
+        ("prediction_1000", pa.int64()),
+        ("prediction_200", pa.int64()),
+    ]
+    fields += [(column, pa.float64()) for column in record_columns(config)]
+    return pa.schema(fields)
+
+
+# ------------------------------------------------------------------------------------------
+# Statistics (merged, never recomputed from records)
+
+
+class Stats:
+    """Sufficient statistics of a set of records: counts, sums and sums of squares.
+
+    Stats of disjoint sets merge by addition, so a summary of any number of shards, files or
+    Beam bundles is the merge of theirs.
     """
-    import tensorflow as tf
 
-    from tfattr.core.adapter import model_kind
+    def __init__(self, data: dict | None = None):
+        self.data = data or {"images": 0, "labelled": 0, "top1": 0, "top5": 0, "n_1000": 0,
+                             "hits_1000": 0, "n_200": 0, "hits_200": 0, "in_subset": 0,
+                             "busy_seconds": 0.0, "seconds": {}, "metrics": {}}  # fmt: skip
 
-    copies = [model]
-    kind = model_kind(model)
-    for device in devices[1:]:
-        if kind not in ("keras", "tf_keras"):
-            copies.append(model)
-            continue
-        if kind == "keras":
-            import keras as keras_module
-        else:
-            import tf_keras as keras_module
-        try:
-            with tf.device(device):
-                clone = keras_module.models.clone_model(model)
-                clone.set_weights(model.get_weights())
-        except (ValueError, TypeError, NotImplementedError):
-            clone = model
-        copies.append(clone)
-    return copies
+    def add(self, rows, seconds=None, busy: float = 0.0, label_offset: int = 0) -> Stats:
+        """Adds records, the seconds spent on them per method and in all, and the model's
+        label offset (to tell ImageNet-A's classes among the labels)."""
+        from tfattr.data import IMAGENET_A_CLASSES
+
+        d = self.data
+        subset = set(np.asarray(IMAGENET_A_CLASSES).tolist())
+        d["images"] += len(rows)
+        d["busy_seconds"] += float(busy)
+        for name, value in (seconds or {}).items():
+            d["seconds"][name] = d["seconds"].get(name, 0.0) + float(value)
+        for row in rows:
+            label = row["label"]
+            if label >= 0:
+                d["labelled"] += 1
+                d["top1"] += int(row["prediction"] == label)
+                d["top5"] += int(label in row["top5"])
+                if row.get("prediction_1000") is not None:
+                    d["n_1000"] += 1
+                    d["hits_1000"] += int(row["prediction_1000"] == label)
+                if row.get("prediction_200") is not None:
+                    d["n_200"] += 1
+                    d["hits_200"] += int(row["prediction_200"] == label)
+                    d["in_subset"] += int(label - label_offset in subset)
+            for key, value in row.items():
+                if "/" in key and value is not None:
+                    n, total, squares = d["metrics"].get(key, (0, 0.0, 0.0))
+                    d["metrics"][key] = (n + 1, total + value, squares + value * value)
+        return self
+
+    def merge(self, other: Stats) -> Stats:
+        """Adds the statistics of a disjoint set of records."""
+        d, o = self.data, other.data
+        for key, value in o.items():
+            if key == "seconds":
+                for name, s in value.items():
+                    d["seconds"][name] = d["seconds"].get(name, 0.0) + s
+            elif key == "metrics":
+                for name, (n, total, squares) in value.items():
+                    a, b, c = d["metrics"].get(name, (0, 0.0, 0.0))
+                    d["metrics"][name] = (a + n, b + total, c + squares)
+            else:
+                d[key] += value
+        return self
+
+    def to_json(self) -> str:
+        return json.dumps(self.data)
+
+    @classmethod
+    def from_json(cls, text) -> Stats:
+        data = json.loads(text)
+        data["metrics"] = {k: tuple(v) for k, v in data["metrics"].items()}
+        return cls(data)
+
+
+def _interval(n: int, total: float, squares: float) -> dict:
+    """Mean and normal-approximation 95% confidence interval from n, sum and sum of squares."""
+    if n == 0:
+        return {"mean": None, "ci95": [None, None], "std": None, "n": 0}
+    mean = total / n
+    std = math.sqrt(max(0.0, (squares - n * mean * mean) / (n - 1))) if n > 1 else 0.0
+    half = 1.96 * std / math.sqrt(n) if n > 1 else 0.0
+    return {"mean": mean, "ci95": [mean - half, mean + half], "std": std, "n": n}
 
 
 # ------------------------------------------------------------------------------------------
 # Files
 
 
-def atomic_write(path: pathlib.Path, data: bytes) -> None:
-    """Writes ``data`` to a temporary file beside ``path``, syncs it, and renames it."""
+def is_remote(path) -> bool:
+    """Whether ``path`` is a URL of a remote file system (``gs://``, ``s3://``, ...)."""
+    return "://" in str(path)
+
+
+def join(folder, name: str):
+    """``folder / name``, keeping a remote URL a string (pathlib would fold its ``//``)."""
+    return f"{str(folder).rstrip('/')}/{name}" if is_remote(folder) else pathlib.Path(folder) / name
+
+
+def atomic_write(path, data: bytes) -> None:
+    """Writes ``data`` to a temporary file beside ``path``, syncs it, and renames it.
+
+    A remote ``path`` (``gs://...``) is written with ``tf.io.gfile``: object stores publish
+    an object whole when it is closed.
+    """
+    if is_remote(path):
+        import tensorflow as tf
+
+        with tf.io.gfile.GFile(str(path), "wb") as f:
+            f.write(data)
+        return
+    path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(temporary, "wb") as f:
@@ -490,26 +669,242 @@ def atomic_write(path: pathlib.Path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
-def read_records(out: pathlib.Path) -> list[dict]:
-    """All records under ``out/records``, sorted by image index (duplicates are an error)."""
-    records = []
-    for path in sorted((out / "records").glob("shard-*/batch-*.json")):
-        records.extend(json.loads(path.read_text(encoding="utf-8"))["records"])
-    records.sort(key=lambda r: r["index"])
-    indices = [r["index"] for r in records]
-    if len(set(indices)) != len(indices):
+def parquet_bytes(rows: list[dict], schema, stats: Stats) -> bytes:
+    """A Parquet file of ``rows`` with ``stats`` in its footer's key-value metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist(
+        [{k: row.get(k) for k in schema.names} for row in rows], schema=schema
+    ).replace_schema_metadata({STATS_KEY: stats.to_json().encode()})
+    buffer = pa.BufferOutputStream()
+    pq.write_table(table, buffer, compression="zstd")
+    return buffer.getvalue().to_pybytes()
+
+
+def map_examples(rows: list[dict], maps: dict) -> list[bytes]:
+    """Serialized ``tf.train.Example`` per image: ``index`` and each method's float16 map."""
+    import tensorflow as tf
+
+    examples = []
+    for i, row in enumerate(rows):
+        feature = {"index": tf.train.Feature(int64_list=tf.train.Int64List(value=[row["index"]]))}
+        for name, values in maps.items():
+            data = np.ascontiguousarray(values[i], dtype="<f2").tobytes()
+            feature[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[data]))
+        examples.append(
+            tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+        )
+    return examples
+
+
+def _tfrecord_bytes(examples: list[bytes]) -> bytes:
+    import tempfile
+
+    import tensorflow as tf
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "part.tfrecord")
+        with tf.io.TFRecordWriter(path) as writer:
+            for example in examples:
+                writer.write(example)
+        return pathlib.Path(path).read_bytes()
+
+
+def record_files(out) -> list[pathlib.Path]:
+    """Every records file under ``out/records`` (all shards and runners)."""
+    return sorted(p for p in pathlib.Path(out).glob("records/**/*.parquet") if p.name[0] != ".")
+
+
+def read_records(out):
+    """All records of a run as one ``pyarrow.Table`` sorted by image index.
+
+    Raises:
+        RuntimeError: some image has several records (a corrupt folder).
+
+    Example:
+        >>> table = tfattr.evaluate.read_records("run/")   # .to_pandas() for a DataFrame
+    """
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(pathlib.Path(out) / "records").sort_by("index")
+    indices = table.column("index").to_numpy()
+    if np.unique(indices).size != indices.size:
         raise RuntimeError(f"{out}: duplicate records for some images; the folder is corrupt")
-    return records
+    return table
 
 
-def read_batches(out: pathlib.Path) -> list[dict]:
-    """Batch files' metadata (without their records)."""
-    batches = []
-    for path in sorted((out / "records").glob("shard-*/batch-*.json")):
-        content = json.loads(path.read_text(encoding="utf-8"))
-        content.pop("records")
-        batches.append(content)
-    return batches
+def read_maps(out, methods=None):
+    """The saved maps of a run (``--save-maps``) as a ``tf.data.Dataset`` of dicts.
+
+    Each element holds ``index`` (int64) and one float32 ``(H, W)`` map per method; files are
+    read in order of shard and offset, so indices ascend within each shard.
+
+    Example:
+        >>> for element in tfattr.evaluate.read_maps("run/").batch(64): ...
+    """
+    import tensorflow as tf
+
+    out = pathlib.Path(out)
+    spec = json.loads((out / "maps" / "spec.json").read_text(encoding="utf-8"))
+    methods = list(methods or spec["methods"])
+    shape = spec["shape"]
+    files = sorted(str(p) for p in out.glob("maps/**/*.tfrecord") if p.name[0] != ".")
+    features = {"index": tf.io.FixedLenFeature([], tf.int64)}
+    features.update({name: tf.io.FixedLenFeature([], tf.string) for name in methods})
+
+    def parse(serialized):
+        example = tf.io.parse_single_example(serialized, features)
+        element = {"index": example["index"]}
+        for name in methods:
+            values = tf.io.decode_raw(example[name], tf.float16, little_endian=True)
+            element[name] = tf.reshape(tf.cast(values, tf.float32), shape)
+        return element
+
+    return tf.data.TFRecordDataset(files).map(parse)
+
+
+def read_stats(out) -> Stats:
+    """The merged :class:`Stats` of every records file's footer (no record is read)."""
+    import pyarrow.parquet as pq
+
+    stats = Stats()
+    for path in record_files(out):
+        metadata = pq.read_metadata(path).metadata or {}
+        if STATS_KEY in metadata:
+            stats.merge(Stats.from_json(metadata[STATS_KEY]))
+    beam = pathlib.Path(out) / "stats.json"  # the Beam pipeline's combined statistics
+    if beam.is_file():
+        stats.merge(Stats.from_json(beam.read_text(encoding="utf-8")))
+    return stats
+
+
+def claim_folder(out, config: RunConfig) -> bool:
+    """Claims ``out`` for the run of ``config`` (``run.json``); returns whether this call
+    created the claim (any job of the same run may join it).
+
+    Raises:
+        EvaluationSetupError: ``out`` holds another run.
+    """
+    out = pathlib.Path(out)
+    identity = {"format": FORMAT, "run_id": config.run_id(), **config.identity()}
+    run_file = out / "run.json"
+    out.mkdir(parents=True, exist_ok=True)
+    temporary = out / f".run.json.{os.getpid()}.tmp"
+    temporary.write_text(json.dumps(identity, indent=2), encoding="utf-8")
+    try:
+        os.link(temporary, run_file)  # atomic: fails when another job claimed first
+        created = True
+    except FileExistsError:
+        created = False
+    finally:
+        temporary.unlink()
+    if not created:
+        previous = json.loads(run_file.read_text(encoding="utf-8"))
+        if previous.get("run_id") != identity["run_id"]:
+            changed = sorted(
+                k
+                for k in identity
+                if k not in ("run_id", "format") and previous.get(k) != identity[k]
+            )
+            raise EvaluationSetupError(
+                f"--out {out}: holds another run (run id {previous.get('run_id')}, other "
+                f"settings: {', '.join(changed) or 'format'}); choose another --out"
+            )
+    return created
+
+
+class RunFolder:
+    """The output folder of one run: claimed by ``run.json``, one job per shard at a time.
+
+    A different run (other settings) into the same folder is refused before any work; an
+    identical job of another shard joins the run; an identical job of a shard that another
+    process is computing is refused (an OS file lock, released when the process dies, even by
+    SIGKILL, so a resume is never blocked by a dead job).
+
+    Args:
+        out: the folder.
+        config: the run settings.
+        shard: ``(index, count)`` of this job's block.
+        resume: whether results of this shard on disk are to be completed.
+
+    Raises:
+        EvaluationSetupError: the folder holds another run, or this shard is being computed,
+            or holds results without ``resume``.
+    """
+
+    def __init__(self, out, config: RunConfig, shard: tuple[int, int], resume: bool):
+        self.out, self.config, self.shard = pathlib.Path(out), config, shard
+        name = f"shard-{shard[0]:05d}-of-{shard[1]:05d}"
+        self.records = self.out / "records" / name
+        self.maps = self.out / "maps" / name
+        self.created = claim_folder(self.out, config)
+        self._lock_file = None
+        try:
+            self._lock(name)
+            if self.done() and not resume:
+                raise EvaluationSetupError(
+                    f"--out {self.out}: already holds results of shard {shard[0]}/{shard[1]}; "
+                    f"pass --resume to complete the run, or choose another --out"
+                )
+        except BaseException:
+            self.release(failed=True)
+            raise
+
+    def _lock(self, name: str) -> None:
+        import fcntl
+
+        path = self.out / "locks" / f"{name}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock_file = open(path, "a+")  # noqa: SIM115 (held for the job's lifetime)
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.seek(0)
+            holder = self._lock_file.read().strip() or "another process"
+            self._lock_file.close()
+            self._lock_file = None
+            raise EvaluationSetupError(
+                f"--out {self.out}: shard {self.shard[0]}/{self.shard[1]} is being computed by "
+                f"{holder}; wait for it, or run another --shard"
+            ) from None
+        self._lock_file.seek(0)
+        self._lock_file.truncate()
+        self._lock_file.write(f"process {os.getpid()}")
+        self._lock_file.flush()
+
+    def release(self, failed: bool = False) -> None:
+        """Releases the shard lock; a failed start that created the folder's claim undoes it."""
+        if self._lock_file is not None:
+            self._lock_file.close()  # (closing releases the flock)
+            self._lock_file = None
+        if failed and self.created and not record_files(self.out):
+            (self.out / "run.json").unlink(missing_ok=True)
+
+    def parts(self) -> list[tuple[int, int, pathlib.Path]]:
+        """``(offset, rows, path)`` of this shard's records files (footers only)."""
+        import pyarrow.parquet as pq
+
+        found = []
+        for path in self.records.glob("part-*.parquet"):
+            found.append((int(path.stem.split("-")[1]), pq.read_metadata(path).num_rows, path))
+        return sorted(found)
+
+    def done(self) -> int:
+        """How many images of the block, from its start, have their records on disk."""
+        done = 0
+        for offset, rows, _ in self.parts():
+            if offset == done:
+                done += rows
+        return done
+
+    def commit(self, offset: int, rows: list[dict], maps: dict | None, stats: Stats) -> None:
+        """Writes one chunk: maps first, then the records file that makes it count as done."""
+        if maps is not None:
+            data = _tfrecord_bytes(map_examples(rows, maps))
+            atomic_write(self.maps / f"part-{offset:09d}.tfrecord", data)
+        data = parquet_bytes(rows, record_schema(self.config), stats)
+        atomic_write(self.records / f"part-{offset:09d}.parquet", data)
 
 
 # ------------------------------------------------------------------------------------------
@@ -517,37 +912,40 @@ def read_batches(out: pathlib.Path) -> list[dict]:
 
 
 class Evaluation:
-    """One evaluation job (one shard of one worker).
+    """One evaluation job: this (job, worker)'s block of the dataset, on a strategy's replicas.
 
     Args:
-        spec: the ModelSpec.
         dataset: a :class:`DatasetSpec`.
         config: the run settings.
         out: output folder.
-        strategy: a strategy name for :func:`make_strategy`, or a strategy object.
-        resume: continue the run in ``out`` (skip the batches on disk).
-        data_dir: TFDS data folder.
-        download: whether TFDS may download and prepare the dataset.
+        strategy: a strategy object (see :func:`make_strategy`).
+        resume: continue this shard's results in ``out``.
+        records_per_file: images per records (and maps) file; a killed job redoes at most
+            this many.
         progress: show a progress bar on stderr (only when stderr is a terminal).
 
     Raises:
         EvaluationSetupError: metrics that need masks on a dataset without them, a folder that
-            holds another run, or results on disk without ``resume``.
+            holds another run, a shard computed elsewhere, or results on disk without ``resume``.
+
+    Example:
+        >>> job = Evaluation(parse_dataset("folder:photos"), config, "run/", strategy=strategy)
+        >>> summary = job.run(spec)
     """
 
     def __init__(
         self,
-        spec,
         dataset: DatasetSpec,
         config: RunConfig,
         out,
         *,
-        strategy="default",
+        strategy=None,
         resume: bool = False,
-        data_dir=None,
-        download: bool = True,
+        records_per_file: int = RECORDS_PER_FILE,
         progress: bool = True,
     ):
+        import tensorflow as tf
+
         if dataset.kind != "shapes":
             needing = [m for m in config.metrics if m in MASK_METRICS]
             if needing:
@@ -555,156 +953,120 @@ class Evaluation:
                     f"--metrics: {', '.join(needing)} need ground-truth masks, which only "
                     f"--dataset shapes has"
                 )
-        self.spec, self.dataset, self.config = spec, dataset, config
-        self.out = pathlib.Path(out)
-        self.strategy = make_strategy(strategy) if isinstance(strategy, str) else strategy
+        self.dataset, self.config, self.out = dataset, config, pathlib.Path(out)
+        self.strategy = strategy or tf.distribute.get_strategy()
         self.worker, self.workers = worker_position(self.strategy)
         i, n = config.shard
-        # Worker w of W inside job shard i of n: one combined shard of n * W.
+        # Worker w of W inside job shard i of n: block i * W + w of n * W.
         self.shard = (i * self.workers + self.worker, n * self.workers)
-        self.folder = self.out / "records" / f"shard-{self.shard[0]:04d}-of-{self.shard[1]:04d}"
+        self.records_per_file = int(records_per_file)
         self.progress = progress
-        self.data_dir, self.download = data_dir, download
-        self._check_folder(resume)
+        self.folder = RunFolder(self.out, config, self.shard, resume)
 
-    def _check_folder(self, resume: bool) -> None:
-        run_file = self.out / "run.json"
-        identity = self.config.identity()
-        if run_file.is_file():
-            previous = json.loads(run_file.read_text(encoding="utf-8"))
-            if previous != identity:
-                changed = sorted(k for k in identity if previous.get(k) != identity[k])
-                raise EvaluationSetupError(
-                    f"--out {self.out}: holds a run with other settings ({', '.join(changed)}); "
-                    f"choose another --out"
-                )
-        if self.done_batches() and not resume:
-            raise EvaluationSetupError(
-                f"--out {self.out}: already holds results of this shard; pass --resume to "
-                f"complete the run, or choose another --out"
-            )
+    def run(self, spec, *, data_dir=None, download: bool = True) -> dict | None:
+        """Computes the rest of this job's block; returns the summary (None on other workers).
 
-    def done_batches(self) -> set[int]:
-        """Numbers of the batches of this shard already on disk."""
-        return {int(p.stem.split("-")[1]) for p in self.folder.glob("batch-*.json")}
+        Args:
+            spec: the ModelSpec (its model built under the strategy's scope).
+            data_dir: TFDS data folder.
+            download: whether TFDS may download; False fails at once on unprepared data.
+        """
+        try:
+            return self._run(spec, data_dir, download)
+        except EvaluationSetupError:
+            self.folder.release(failed=True)
+            raise
+        finally:
+            self.folder.release()
 
-    def run(self) -> dict | None:
-        """Runs the remaining batches; returns the summary (None on non-chief workers)."""
+    def _run(self, spec, data_dir, download):
+        import tensorflow as tf
         from tqdm.auto import tqdm
 
+        from tfattr.data.shards import share
+
         started = time.time()
-        devices = self.devices = replica_devices(self.strategy)
-        copies = model_copies(self.spec.model, devices)
-        replicas = [
-            Replica(d, self.spec, self.config, m) for d, m in zip(devices, copies, strict=True)
-        ]
-        shared = any(m is copies[0] for m in copies[1:])
-        try:
-            ds, names, has_masks = source(
-                self.spec, self.dataset, self.config, self.data_dir, self.download
-            )
-        except ValueError as error:
-            raise EvaluationSetupError(f"--dataset {self._dataset_text()}: {error}") from error
-        if self.worker == 0:  # only once the run can start, so a failed start leaves no trace
-            atomic_write(
-                self.out / "run.json", json.dumps(self.config.identity(), indent=2).encode()
-            )
-        total = self.config.limit
-        if total is None and names is not None:
-            total = len(names)
-        done = self.done_batches()
-        prefix = 0
-        while prefix in done:
-            prefix += 1
-        batches = pipeline(ds, self.config, self.shard).skip(prefix)
-        expected = shard_size(total, self.shard)
-        remaining = (
-            None if expected is None else max(0, expected - len(done) * self.config.batch_size)
-        )
+        source = Source(spec, self.dataset, self.config, data_dir=data_dir, download=download)
+        if self.folder.created:
+            self._write_maps_spec(spec)
+        block = share(len(source), *self.shard)
+        done = self.folder.done()
+        remaining = range(block.start + done, block.stop)
+        strategy = self.strategy
+        self.devices = replica_devices(strategy)
+        with strategy.scope():
+            explainer = BatchExplainer(spec, self.config)
+        ds = source.dataset(remaining)
+        options = tf.data.Options()
+        # Each (job, worker) reads its own block: no further sharding by tf.distribute.
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+        batches = strategy.experimental_distribute_dataset(ds.with_options(options))
         bar = tqdm(
-            total=remaining,
+            total=len(remaining),
             unit="img",
             desc=f"tfattr evaluate {self.shard[0]}/{self.shard[1]}",
             disable=not (self.progress and sys.stderr.isatty()),
             file=sys.stderr,
         )
+        self._label_offset = spec.label_offset
+        self._reset(done)
         processed = 0
-        pool = concurrent.futures.ThreadPoolExecutor(len(replicas)) if len(replicas) > 1 else None
         try:
-            for number, (indices, (x, labels, masks)) in enumerate(batches, start=prefix):
-                if number in done:
-                    continue
+            for batch in batches:
                 tick = time.perf_counter()
-                # Threads only once every replica has compiled its functions (tracing touches
-                # Python state), and never when replicas share one model object.
-                parallel = pool is not None and not shared and processed > 0
-                records, maps, seconds = self._batch(
-                    replicas,
-                    x,
-                    labels.numpy(),
-                    masks.numpy(),
-                    has_masks,
-                    pool if parallel else None,
-                )
-                for record, index in zip(records, indices.numpy(), strict=True):
-                    record["index"] = int(index)
-                    record["name"] = names[int(index)] if names is not None else None
-                self._write(number, records, maps, seconds, time.perf_counter() - tick)
-                processed += len(records)
-                bar.update(len(records))
+                per_replica = strategy.run(explainer, args=batch)
+                outputs = {key: _gather(strategy, value) for key, value in per_replica.items()}
+                rows, maps = records(spec, outputs, source.names)
+                seconds = {
+                    k.split("/", 1)[1]: float(np.sum(v))
+                    for k, v in outputs.items()
+                    if k.startswith("seconds/")
+                }
+                self._add(rows, maps, seconds, time.perf_counter() - tick)
+                processed += len(rows)
+                bar.update(len(rows))
+            self._flush(final=True)
         finally:
             bar.close()
-            if pool is not None:
-                pool.shutdown()
         self._barrier(processed)
         if self.worker != 0:
             return None
-        return summarize(self.out, self.spec, self.dataset, time.time() - started)
+        return summarize(self.out, spec, self.dataset, time.time() - started)
 
-    def _dataset_text(self) -> str:
-        d = self.dataset
-        return d.kind if d.name is None else f"{d.kind}:{d.name}"
-
-    def _batch(self, replicas, x, labels, masks, has_masks, pool):
-        """Splits the batch among the replicas and gathers their results in order."""
-        import tensorflow as tf
-
-        parts = np.array_split(np.arange(int(x.shape[0])), len(replicas))
-        jobs = [(replica, part) for replica, part in zip(replicas, parts, strict=True) if len(part)]
-
-        def work(job):
-            replica, part = job
-            with tf.device(replica.device):
-                xs = tf.identity(tf.gather(x, part))  # copies the slice to the device
-            return replica.process(xs, labels[part], masks[part], has_masks)
-
-        results = list(pool.map(work, jobs)) if pool is not None else [work(j) for j in jobs]
-        records = [r for result in results for r in result[0]]
-        maps = {name: np.concatenate([r[1][name] for r in results]) for name in results[0][1]}
-        seconds = {name: sum(r[2][name] for r in results) for name in results[0][2]}
-        return records, maps, seconds
-
-    def _write(self, number, records, maps, seconds, wall) -> None:
+    def _write_maps_spec(self, spec) -> None:
         if self.config.save_maps:
-            path = self.out / "maps" / self.folder.name / f"batch-{number:06d}.npz"
-            buffer = _npz_bytes(
-                indices=np.asarray([r["index"] for r in records]),
-                **{name: m.astype(np.float16) for name, m in maps.items()},
-            )
-            atomic_write(path, buffer)
-        content = {
-            "format": FORMAT,
-            "batch": number,
-            "shard": list(self.shard),
-            "images": len(records),
-            "devices": self.devices,
-            "seconds": {**{k: round(v, 4) for k, v in seconds.items()}, "total": round(wall, 4)},
-            "records": records,
-        }
-        atomic_write(self.folder / f"batch-{number:06d}.json", json.dumps(content).encode())
+            content = {"methods": list(self.config.methods), "shape": list(spec.input_size)}
+            atomic_write(self.out / "maps" / "spec.json", json.dumps(content).encode())
+
+    def _reset(self, offset: int) -> None:
+        self._offset = offset
+        self._pending = []  # (record, maps of the image, seconds per method, wall seconds)
+
+    def _add(self, rows, maps, seconds, wall) -> None:
+        share = 1.0 / max(1, len(rows))  # a batch's time, shared by its images
+        per_image = {name: value * share for name, value in seconds.items()}
+        for i, row in enumerate(rows):
+            self._pending.append((row, {k: v[i] for k, v in maps.items()}, per_image, wall * share))
+        self._flush(final=False)
+
+    def _flush(self, final: bool) -> None:
+        """Commits whole chunks of ``records_per_file`` images (and the rest when final)."""
+        self._pending.sort(key=lambda item: item[0]["index"])
+        size = self.records_per_file
+        while len(self._pending) >= size or (final and self._pending):
+            chunk, self._pending = self._pending[:size], self._pending[size:]
+            rows = [item[0] for item in chunk]
+            stats = Stats()
+            for row, _, seconds, wall in chunk:
+                stats.add([row], seconds, wall, self._label_offset)
+            maps = None
+            if self.config.save_maps:
+                maps = {name: np.stack([item[1][name] for item in chunk]) for name in chunk[0][1]}
+            self.folder.commit(self._offset, rows, maps, stats)
+            self._offset += len(rows)
 
     def _barrier(self, processed: int) -> None:
-        """With several workers: an all-reduce that every worker joins once its records are written."""
+        """With several workers: an all-reduce every worker joins once its records are written."""
         if self.workers == 1:
             return
         import tensorflow as tf
@@ -722,78 +1084,68 @@ class Evaluation:
         self.images_all_workers = int(round(float(total())))
 
 
-def _npz_bytes(**arrays) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    return buffer.getvalue()
+def _gather(strategy, value) -> np.ndarray:
+    """A per-replica value as one NumPy array (replicas' rows in order; scalars stacked)."""
+    parts = [np.asarray(v) for v in strategy.experimental_local_results(value)]
+    if parts[0].ndim == 0:
+        return np.stack(parts)
+    return np.concatenate(parts)
 
 
 # ------------------------------------------------------------------------------------------
 # Summary
 
 
-def _interval(values) -> dict:
-    """Mean and normal-approximation 95% confidence interval of the non-missing values."""
-    array = np.asarray([v for v in values if v is not None], np.float64)
-    n = int(array.size)
-    if n == 0:
-        return {"mean": None, "ci95": [None, None], "std": None, "n": 0}
-    mean = float(array.mean())
-    std = float(array.std(ddof=1)) if n > 1 else 0.0
-    half = 1.96 * std / math.sqrt(n) if n > 1 else 0.0
-    return {"mean": mean, "ci95": [mean - half, mean + half], "std": std, "n": n}
-
-
 def summarize(out, spec, dataset: DatasetSpec, wall_seconds: float | None = None) -> dict:
-    """Reads every record in ``out`` and writes ``summary.json``, ``summary.csv``, ``summary.png``.
+    """Merges the statistics of every records file in ``out`` into ``summary.json``, ``.csv``
+    and ``.png`` (no record is read).
 
     Returns:
         The summary: counts, accuracy (200- and 1000-way for ImageNet models), per method and
         metric the mean and 95% confidence interval, and throughput.
     """
     out = pathlib.Path(out)
-    records = read_records(out)
-    batches = read_batches(out)
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    labelled = [r for r in records if r["label"] >= 0]
-    accuracy = {}
-    if labelled:
-        accuracy["top1"] = float(np.mean([r["prediction"] == r["label"] for r in labelled]))
-        accuracy["top5"] = float(
-            np.mean([r["label"] in [c for c, _ in r["top5"]] for r in labelled])
-        )
-        if all("prediction_1000" in r for r in labelled):
-            accuracy["accuracy_1000"] = float(
-                np.mean([r["prediction_1000"] == r["label"] for r in labelled])
-            )
-            from tfattr.data import IMAGENET_A_CLASSES
+    summary = summary_from_stats(read_stats(out), run, dataset.kind)
+    summary["throughput"]["wall_seconds_this_job"] = wall_seconds
+    write_summary(out, summary)
+    return summary
 
-            subset = set(np.asarray(IMAGENET_A_CLASSES) + spec.label_offset)
-            if dataset.kind == "imagenet_a" or all(r["label"] in subset for r in labelled):
-                accuracy["accuracy_200"] = float(
-                    np.mean([r["prediction_200"] == r["label"] for r in labelled])
-                )
+
+def summary_from_stats(stats: Stats, run: dict, dataset_kind: str) -> dict:
+    """The summary dict of merged statistics."""
+    d = stats.data
+    accuracy = {}
+    if d["labelled"]:
+        accuracy["top1"] = d["top1"] / d["labelled"]
+        accuracy["top5"] = d["top5"] / d["labelled"]
+        if d["n_1000"] == d["labelled"]:
+            accuracy["accuracy_1000"] = d["hits_1000"] / d["labelled"]
+        if d["n_200"] == d["labelled"] and (
+            dataset_kind == "imagenet_a" or d["in_subset"] == d["labelled"]
+        ):
+            accuracy["accuracy_200"] = d["hits_200"] / d["labelled"]
     methods = {}
     for name in run["methods"]:
-        keys = sorted({k for r in records for k in r["metrics"].get(name, {})})
-        methods[name] = {k: _interval([r["metrics"][name].get(k) for r in records]) for k in keys}
-        seconds = sum(b["seconds"].get(name, 0.0) for b in batches)
-        methods[name]["seconds_per_image"] = seconds / len(records) if records else None
-    busy = sum(b["seconds"]["total"] for b in batches)
-    summary = {
+        prefix = f"{name}/"
+        methods[name] = {
+            key[len(prefix) :]: _interval(*values)
+            for key, values in sorted(d["metrics"].items())
+            if key.startswith(prefix)
+        }
+        seconds = d["seconds"].get(name)
+        methods[name]["seconds_per_image"] = seconds / d["images"] if d["images"] else None
+    busy = d["busy_seconds"]
+    return {
         "format": FORMAT + "/summary",
         "run": run,
-        "images": len(records),
-        "labelled": len(labelled),
-        "shards_present": sorted({tuple(b["shard"]) for b in batches}),
+        "images": d["images"],
+        "labelled": d["labelled"],
         "accuracy": accuracy,
         "methods": methods,
         "throughput": {
-            "images_per_second": len(records) / busy if busy else None,
+            "images_per_second": d["images"] / busy if busy else None,
             "busy_seconds": busy,
-            "wall_seconds_this_job": wall_seconds,
         },
         "notes": {
             "deletion_auc": "area under the target probability as top pixels are set to black; "
@@ -802,21 +1154,24 @@ def summarize(out, spec, dataset: DatasetSpec, wall_seconds: float | None = None
             "a blurred copy; higher is better",
             "pointing_game": "1 if the most attributed pixel is on the object's mask",
             "mass_in_mask": "share of the positive attribution on the object's mask",
+            "delta": "convergence delta: sum of the attributions minus F(x) - F(baseline)",
             "ci95": "mean +- 1.96 standard errors (normal approximation)",
             "accuracy_200": "ImageNet-A's official accuracy: argmax over its 200 classes",
             "accuracy_1000": "argmax over all 1000 ImageNet classes",
         },
     }
-    atomic_write(out / "summary.json", json.dumps(summary, indent=2).encode())
-    _write_csv(out / "summary.csv", methods, accuracy, summary["throughput"], len(records))
-    _plot(out / "summary.png", methods)
-    return summary
 
 
-def _write_csv(path: pathlib.Path, methods: dict, accuracy: dict, throughput: dict, n: int):
+def write_summary(out, summary: dict) -> None:
+    """Writes ``summary.json``, ``summary.csv`` and ``summary.png`` into ``out``."""
+    atomic_write(join(out, "summary.json"), json.dumps(summary, indent=2).encode())
+    _write_csv(join(out, "summary.csv"), summary["methods"], summary["accuracy"],
+               summary["throughput"], summary["images"])  # fmt: skip
+    _plot(join(out, "summary.png"), summary["methods"])
+
+
+def _write_csv(path, methods: dict, accuracy: dict, throughput: dict, n: int):
     """One row per (method, metric); the model's accuracies and the throughput as method ``*``."""
-    import io
-
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["method", "metric", "mean", "ci95_low", "ci95_high", "std", "n"])
@@ -832,7 +1187,7 @@ def _write_csv(path: pathlib.Path, methods: dict, accuracy: dict, throughput: di
     atomic_write(path, buffer.getvalue().encode())
 
 
-def _plot(path: pathlib.Path, methods: dict) -> None:
+def _plot(path, methods: dict) -> None:
     from matplotlib.figure import Figure
 
     metrics = sorted({m for v in methods.values() for m, s in v.items() if isinstance(s, dict)})
@@ -842,17 +1197,13 @@ def _plot(path: pathlib.Path, methods: dict) -> None:
     names = list(methods)
     for k, metric in enumerate(metrics):
         ax = fig.add_subplot(1, len(metrics), k + 1)
-        means = [methods[n][metric]["mean"] or 0.0 for n in names]
-        errors = [
-            (methods[n][metric]["ci95"][1] or 0.0) - (methods[n][metric]["mean"] or 0.0)
-            for n in names
-        ]
+        stats = [methods[n].get(metric) or {"mean": None, "ci95": [None, None]} for n in names]
+        means = [s["mean"] or 0.0 for s in stats]
+        errors = [(s["ci95"][1] or 0.0) - (s["mean"] or 0.0) for s in stats]
         ax.bar(range(len(names)), means, yerr=errors, capsize=3, color="tab:blue")
         ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=8)
         ax.set_title(metric)
     fig.tight_layout()
-    import io
-
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90)
     atomic_write(path, buffer.getvalue())

@@ -1,15 +1,12 @@
-"""`tfattr evaluate` on a small ImageNet-A built offline: strategies, workers, kill and resume.
+"""`tfattr evaluate`: Parquet records, TFRecord maps, merged summaries, strategies, shards,
+kill -9 and resume, one run per folder, --no-download.
 
-The dataset is TFDS' real ``imagenet_a`` builder run on an archive of the 8 sample photos whose
-classes are among ImageNet-A's 200. Every run must give the same per-image records as the
-default strategy: MirroredStrategy over two logical CPUs, two MultiWorkerMirroredStrategy worker
-processes on 127.0.0.1 ports, and a run killed with SIGKILL and resumed.
+The demo's shapes CNN on its shapes dataset (masks, labels) keeps every run a few seconds; each
+run must give the same per-image records as the default strategy's.
 """
 
 import json
 import os
-import pathlib
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,142 +14,126 @@ import sys
 import time
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
+from tfattr import evaluate
 from tfattr.cli import main
-from tfattr.evaluate import read_records
 
-MOBILENET = "mobilenet_2_5_128_tf.h5"
-IMAGENET_ASSETS = pathlib.Path(__file__).resolve().parents[3] / "shared" / "imagenet_assets"
-LIMIT = 6
-COMMON = ["--methods", "saliency,gradcam", "--metrics", "deletion,insertion", "--steps", "6",
-          "--limit", str(LIMIT), "--dataset", "imagenet_a", "--no-download", "--quiet"]  # fmt: skip
-
-
-def _once(tmp_path_factory, name, build):
-    """``build(folder)`` once per test session, also when xdist runs the tests in several processes.
-
-    The first process to take the lock builds; the others wait for its marker and reuse the
-    folder (each run of this module costs several CPU-heavy TensorFlow runs).
-    """
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # the session's folder, shared by the xdist workers
-    folder, done, failed = root / name, root / f"{name}.done", root / f"{name}.failed"
-    try:
-        os.close(os.open(root / f"{name}.lock", os.O_CREAT | os.O_EXCL))
-    except FileExistsError:
-        deadline = time.time() + 900
-        while not (done.exists() or failed.exists()) and time.time() < deadline:
-            time.sleep(0.2)
-        if not done.exists():
-            pytest.fail(f"building {name} failed in another test process")
-        return folder
-    try:
-        build(folder)
-    except BaseException:
-        failed.touch()
-        raise
-    done.touch()
-    return folder
+LIMIT = 10
+METHODS = "saliency,gradcam,integrated_gradients"
+COMMON = ["--model", "shapes_cnn", "--dataset", "shapes", "--limit", str(LIMIT),
+          "--methods", METHODS, "--metrics", "deletion,pointing_game", "--target", "label",
+          "--quiet"]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def tfds_dir(tmp_path_factory):
-    """TFDS imagenet_a prepared offline from real photos of ImageNet-A classes."""
-    if not IMAGENET_ASSETS.is_dir():
-        pytest.skip(f"{IMAGENET_ASSETS} is absent")
-
-    def build(path):
-        import tensorflow_datasets as tfds
-
-        from tfattr import data
-
-        archive = path / "download"
-        wnids = data.imagenet_wnids()
-        for photo in sorted((IMAGENET_ASSETS / "sample_images").iterdir()):
-            wnid = photo.name.split("_")[0]
-            if wnids.index(wnid) in data.IMAGENET_A_CLASSES:
-                folder = archive / "imagenet-a" / wnid
-                folder.mkdir(parents=True)
-                shutil.copy(photo, folder / f"{wnid}_{photo.stem}.jpg")
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(
-                tfds.download.DownloadManager,
-                "download_and_extract",
-                lambda self, url: str(archive),
-            )
-            data.imagenet_a(image_size=8, data_dir=path / "tfds")
-
-    return _once(tmp_path_factory, "imagenet_a", build) / "tfds"
+def _argv(out, *extra):
+    return ["evaluate", *COMMON, "--out", str(out), *extra]
 
 
-@pytest.fixture(scope="module")
-def reference(tfds_dir, tmp_path_factory):
-    """The default strategy's run (in the first test process that needs it)."""
-
-    def build(out):
-        argv = ["evaluate", "--model", str(IMAGENET_ASSETS / MOBILENET), *COMMON,
-                "--data-dir", str(tfds_dir), "--batch-size", "2", "--strategy", "default",
-                "--out", str(out), "--save-maps"]  # fmt: skip
-        assert main(argv) == 0
-
-    return _once(tmp_path_factory, "reference_run", build)
+def _command(out, *extra):
+    return [sys.executable, "-m", "tfattr.cli", *_argv(out, *extra)]
 
 
-def _command(model, tfds_dir, out, *extra):
-    return [sys.executable, "-m", "tfattr.cli", "evaluate", "--model", str(model), *COMMON,
-            "--data-dir", str(tfds_dir), "--out", str(out), *extra]  # fmt: skip
-
-
-def _env(**extra):
+def _env():
     env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
-    return {**env, "TF_CPP_MIN_LOG_LEVEL": "3", **extra}
+    return {**env, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
-def assert_same_records(expected_dir, actual_dir):
-    expected, actual = read_records(expected_dir), read_records(actual_dir)
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The default strategy's run: 8 images per batch, 4 records per file, maps saved."""
+    out = tmp_path_factory.mktemp("evaluate") / "reference"
+    argv = _argv(out, "--batch-size", "8", "--records-per-file", "4", "--save-maps",
+                 "--strategy", "default")  # fmt: skip
+    assert main(argv) == 0
+    return out
+
+
+def assert_same_records(expected_dir, actual_dir, columns=None):
+    expected = evaluate.read_records(expected_dir).to_pylist()
+    actual = evaluate.read_records(actual_dir).to_pylist()
     assert [r["index"] for r in actual] == [r["index"] for r in expected] == list(range(LIMIT))
     for want, got in zip(expected, actual, strict=True):
-        for key in ("label", "prediction", "prediction_200", "prediction_1000", "target"):
-            assert got[key] == want[key]
-        assert got["probability"] == pytest.approx(want["probability"], rel=1e-6)
-        assert got["metrics"].keys() == want["metrics"].keys()
-        for method, values in want["metrics"].items():
-            for name, value in values.items():
-                assert got["metrics"][method][name] == pytest.approx(value, rel=1e-5, abs=1e-7)
+        for key in columns or want:
+            if key.endswith("/delta"):  # a float32 difference of scores of size ~10
+                assert got[key] == pytest.approx(want[key], abs=2e-5), key
+            elif isinstance(want[key], float):
+                assert got[key] == pytest.approx(want[key], rel=1e-5, abs=1e-7), key
+            else:
+                assert got[key] == want[key], key
 
 
-def test_default_run_writes_records_and_summary(reference):
+def test_records_maps_and_summary_read_back_in_one_line(reference):
+    table = pq.read_table(reference / "records")  # the one-line read-back of the README
+    assert sorted(table.column("index").to_pylist()) == list(range(LIMIT))
+    assert {"saliency/deletion_auc", "gradcam/pointing_game", "integrated_gradients/delta"} <= set(
+        table.column_names
+    )
+    # 10 images, 4 per file: 3 files, each with its statistics in the footer.
+    parts = sorted((reference / "records").glob("*/part-*.parquet"))
+    assert [pq.read_metadata(p).num_rows for p in parts] == [4, 4, 2]
     summary = json.loads((reference / "summary.json").read_text())
-    assert summary["images"] == LIMIT
-    assert {"top1", "accuracy_200", "accuracy_1000"} <= set(summary["accuracy"])
-    # ImageNet-A's 200-way accuracy can only be higher than the 1000-way one.
-    assert summary["accuracy"]["accuracy_200"] >= summary["accuracy"]["accuracy_1000"]
-    for method in ("saliency", "gradcam"):
-        stats = summary["methods"][method]["deletion_auc"]
-        assert stats["n"] == LIMIT and stats["ci95"][0] <= stats["mean"] <= stats["ci95"][1]
-    assert summary["throughput"]["images_per_second"] > 0
-    header = (reference / "summary.csv").read_text().splitlines()[0]
-    assert header == "method,metric,mean,ci95_low,ci95_high,std,n"
-    assert "*,accuracy_200," in (reference / "summary.csv").read_text()
-    assert (reference / "summary.png").stat().st_size > 1000
-    maps = np.load(next((reference / "maps").glob("*/batch-000000.npz")))
-    assert maps["saliency"].shape == (2, 128, 128) and list(maps["indices"]) == [0, 1]
-    assert len(list((reference / "records").glob("*/batch-*.json"))) == LIMIT // 2
+    assert summary["images"] == LIMIT and summary["accuracy"]["top1"] >= 0.8
+    # The summary merged from footers equals the statistics of the records themselves.
+    for column in ("saliency/deletion_auc", "gradcam/pointing_game"):
+        method, metric = column.split("/")
+        values = np.asarray(table.column(column).to_pylist(), np.float64)
+        stats = summary["methods"][method][metric]
+        assert stats["n"] == LIMIT
+        assert stats["mean"] == pytest.approx(values.mean(), rel=1e-12)
+        assert stats["std"] == pytest.approx(values.std(ddof=1), rel=1e-9)
+    assert (reference / "summary.csv").read_text().startswith("method,metric,mean,")
+    maps = list(evaluate.read_maps(reference).as_numpy_iterator())
+    assert sorted(int(m["index"]) for m in maps) == list(range(LIMIT))
+    assert maps[0]["gradcam"].shape == (48, 48) and maps[0]["saliency"].dtype == np.float32
 
 
-def test_mirrored_over_two_logical_cpus_matches_default(
-    reference, tfds_dir, tmp_path, imagenet_assets
-):
+def test_maps_are_the_methods_maps(reference):
+    """Read-back maps equal a direct explanation of the same images (float16 storage)."""
+    import tfattr
+    from tfattr import metrics
+    from tfattr.demo import shapes
+    from tfattr.demo.model import load_spec
+
+    spec = load_spec()
+    images, labels, _ = shapes.make_dataset(LIMIT, shapes.TEST_SEED, size=48)
+    x = spec.preprocess(images)
+    direct = metrics.attribution_maps(
+        tfattr.Saliency(spec.model).explain(x, target=np.asarray(labels, np.int32)), x
+    )
+    saved = {int(m["index"]): m["saliency"] for m in evaluate.read_maps(reference)}
+    for i in range(LIMIT):
+        np.testing.assert_allclose(saved[i], direct[i], rtol=2e-3, atol=1e-6)
+
+
+def test_mirrored_over_two_logical_cpus_matches_default(reference, tmp_path):
     out = tmp_path / "mirrored"
-    command = _command(imagenet_assets / MOBILENET, tfds_dir, out, "--batch-size", "2",
+    command = _command(out, "--batch-size", "8", "--records-per-file", "4", "--save-maps",
                        "--strategy", "mirrored", "--cpu-devices", "2")  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=300)
+    result = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    batch = json.loads(next((out / "records").glob("*/batch-000000.json")).read_text())
-    assert len(batch["devices"]) == 2 and batch["devices"][1].endswith("CPU:1")
-    assert_same_records(reference, out)
+    columns = ["label", "prediction", "probability", "top5", "target", "saliency/deletion_auc",
+               "saliency/pointing_game", "gradcam/deletion_auc", "gradcam/pointing_game"]  # fmt: skip
+    assert_same_records(reference, out, columns)
+    want = {int(m["index"]): m for m in evaluate.read_maps(reference)}
+    for got in evaluate.read_maps(out):
+        for name in ("saliency", "gradcam"):
+            np.testing.assert_allclose(got[name], want[int(got["index"])][name], rtol=1e-6)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core bug: the gradient engine creates a tf.Variable when an image's rows span "
+    "compiled chunks; inside strategy.run MirroredStrategy initialises it from replica 0, so "
+    "replica 1's Integrated Gradients take replica 0's values (tfattr/core/engine.py _Sums)",
+)
+def test_mirrored_integrated_gradients_match_default(reference, tmp_path):
+    out = tmp_path / "mirrored_ig"
+    command = _command(out, "--batch-size", "8", "--strategy", "mirrored", "--cpu-devices", "2")
+    result = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert_same_records(reference, out, ["integrated_gradients/delta"])
 
 
 def _free_ports(count):
@@ -165,71 +146,117 @@ def _free_ports(count):
     return ports
 
 
-def test_two_worker_processes_match_default(reference, tfds_dir, tmp_path, imagenet_assets):
+def test_two_worker_processes_read_their_blocks_and_match_default(reference, tmp_path):
     out = tmp_path / "multiworker"
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
     processes = []
     for index in range(2):
         config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
-        command = _command(imagenet_assets / MOBILENET, tfds_dir, out, "--batch-size", "2",
-                           "--strategy", "multiworker")  # fmt: skip
-        processes.append(
-            subprocess.Popen(
-                command,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=_env(TF_CONFIG=json.dumps(config)),
-            )
-        )
+        command = _command(out, "--batch-size", "8", "--strategy", "multiworker")
+        env = {**_env(), "TF_CONFIG": json.dumps(config)}
+        processes.append(subprocess.Popen(command, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True, env=env))  # fmt: skip
     for process in processes:
-        _, err = process.communicate(timeout=300)
+        _, err = process.communicate(timeout=600)
         assert process.returncode == 0, err[-3000:]
-    shards = sorted(p.name for p in (out / "records").iterdir())
-    assert shards == ["shard-0000-of-0002", "shard-0001-of-0002"]
-    assert_same_records(reference, out)
+    blocks = sorted(p.name for p in (out / "records").iterdir())
+    assert blocks == ["shard-00000-of-00002", "shard-00001-of-00002"]
+    first = pq.read_table(out / "records" / "shard-00000-of-00002").column("index").to_pylist()
+    assert sorted(first) == [0, 1, 2, 3, 4]  # worker 0's block: the first half
+    columns = ["label", "prediction", "probability", "target", "saliency/deletion_auc",
+               "gradcam/deletion_auc"]  # fmt: skip
+    assert_same_records(reference, out, columns)
     assert json.loads((out / "summary.json").read_text())["images"] == LIMIT
 
 
-def test_killed_run_resumes_to_exactly_the_records(
-    reference, tfds_dir, tmp_path, imagenet_assets, capsys
-):
+def test_killed_run_resumes_to_exactly_the_records(reference, tmp_path, capsys):
     out = tmp_path / "killed"
-    command = _command(imagenet_assets / MOBILENET, tfds_dir, out, "--batch-size", "1")
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               env=_env())  # fmt: skip
-    deadline = time.time() + 240
-    while time.time() < deadline and len(list(out.glob("records/*/batch-*.json"))) < 2:
+    extra = ["--batch-size", "1", "--records-per-file", "1"]
+    process = subprocess.Popen(_command(out, *extra), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, env=_env())  # fmt: skip
+    deadline = time.time() + 300
+    parts = "records/*/part-*.parquet"
+    while time.time() < deadline and len(list(out.glob(parts))) < 2:
         assert process.poll() is None, process.stderr.read()[-3000:]
         time.sleep(0.05)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    done = len(list(out.glob("records/*/batch-*.json")))
+    done = len(list(out.glob(parts)))
     assert 2 <= done < LIMIT, "the run finished before it could be killed"
 
-    # The rest in this process: only the killed run needed a process of its own.
-    argv = command[command.index("evaluate") :]
-    assert main(argv) == 2 and "--resume" in capsys.readouterr().err
-    assert main([*argv, "--resume"]) == 0
-    assert len(list(out.glob("records/*/batch-*.json"))) == LIMIT
-    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp") and p.stat().st_size]
+    assert main(_argv(out, *extra)) == 2 and "--resume" in capsys.readouterr().err
+    assert main(_argv(out, *extra, "--resume")) == 0
+    assert len(list(out.glob(parts))) == LIMIT
+    assert not [p for p in out.rglob("*.parquet") if p.name.startswith(".")]
+    assert_same_records(reference, out)  # no lost, no duplicated record (read_records checks)
+    assert json.loads((out / "summary.json").read_text())["images"] == LIMIT
+
+
+def test_another_run_into_the_folder_is_refused_before_any_work(reference, capsys, monkeypatch):
+    import tfattr.cli
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the model was loaded before the folder was checked")
+
+    monkeypatch.setattr(tfattr.cli, "load_model", no_work)
+    before = sorted(p.name for p in reference.rglob("*"))
+    assert main(_argv(reference, "--batch-size", "8", "--steps", "7", "--resume")) == 2
+    error = capsys.readouterr().err
+    assert "holds another run" in error and "steps" in error and "choose another --out" in error
+    assert sorted(p.name for p in reference.rglob("*")) == before
+
+
+def test_an_identical_job_of_a_shard_being_computed_is_refused(reference, capsys, monkeypatch):
+    config = evaluate.RunConfig(model="shapes_cnn", weights="imagenet", dataset="shapes",
+                                methods=METHODS.split(","), metrics=["deletion", "pointing_game"],
+                                target="label", limit=LIMIT, batch_size=8, save_maps=True)  # fmt: skip
+    holder = evaluate.RunFolder(reference, config, (0, 1), resume=True)
+    try:
+        assert main(_argv(reference, "--batch-size", "8", "--save-maps", "--resume")) == 2
+        assert "is being computed by process" in capsys.readouterr().err
+    finally:
+        holder.release()
+
+
+def test_shard_jobs_join_one_run_and_the_summary_merges_them(reference, tmp_path):
+    out = tmp_path / "sharded"
+    for shard in ("1/3", "0/3", "2/3"):
+        assert main(_argv(out, "--batch-size", "8", "--shard", shard)) == 0
+    assert sorted(p.name for p in (out / "records").iterdir()) == [
+        f"shard-0000{i}-of-00003" for i in range(3)
+    ]
     assert_same_records(reference, out)
+    merged = json.loads((out / "summary.json").read_text())
+    whole = json.loads((reference / "summary.json").read_text())
+    assert merged["images"] == LIMIT and merged["accuracy"] == whole["accuracy"]
+    for method in METHODS.split(","):
+        for metric in ("deletion_auc", "pointing_game"):
+            got, want = merged["methods"][method][metric], whole["methods"][method][metric]
+            assert got["mean"] == pytest.approx(want["mean"], rel=1e-6)
+            assert got["ci95"] == pytest.approx(want["ci95"], rel=1e-6)
 
-    # Other settings in the same folder are refused.
-    assert main([*argv, "--resume", "--steps", "7"]) == 2
-    assert "other settings (steps)" in capsys.readouterr().err
+
+def test_no_download_fails_at_once_naming_the_fix(tmp_path, capsys):
+    out = tmp_path / "offline"
+    tick = time.perf_counter()
+    code = main(["evaluate", "--model", "shapes_cnn", "--dataset", "tfds:mnist",
+                 "--data-dir", str(tmp_path / "tfds"), "--no-download", "--methods", "saliency",
+                 "--out", str(out), "--quiet"])  # fmt: skip
+    elapsed = time.perf_counter() - tick
+    error = capsys.readouterr().err
+    assert code == 2 and elapsed < 60
+    assert "not prepared" in error and "tfds build mnist" in error and "--no-download" in error
+    assert not (out / "run.json").exists()  # a failed start leaves no claim behind
 
 
-def test_shards_and_mask_metrics_on_shapes(tmp_path, capsys):
-    out = tmp_path / "shapes"
-    base = ["evaluate", "--model", "shapes_cnn", "--dataset", "shapes", "--limit", "12",
-            "--methods", "saliency,gradcam", "--metrics", "pointing_game,mass_in_mask",
-            "--target", "label", "--batch-size", "4", "--out", str(out), "--quiet"]  # fmt: skip
-    assert main([*base, "--shard", "0/2"]) == 0
-    assert main([*base, "--shard", "1/2"]) == 0
-    records = read_records(out)
-    assert [r["index"] for r in records] == list(range(12))
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["accuracy"]["top1"] >= 0.9
-    for method in ("saliency", "gradcam"):
-        assert summary["methods"][method]["pointing_game"]["mean"] >= 0.5
+def test_mask_metrics_need_masks(tmp_path, capsys):
+    import tensorflow as tf
+
+    (tmp_path / "photos").mkdir()
+    image = tf.io.encode_png(np.zeros((8, 8, 3), np.uint8)).numpy()
+    (tmp_path / "photos" / "a.png").write_bytes(image)
+    folder = f"folder:{tmp_path / 'photos'}"
+    argv = ["evaluate", "--model", "shapes_cnn", "--dataset", folder,
+            "--metrics", "pointing_game", "--out", str(tmp_path / "x"), "--quiet"]  # fmt: skip
+    assert main(argv) == 2
+    assert "need ground-truth masks" in capsys.readouterr().err
