@@ -82,9 +82,15 @@ def test_docs_describe_the_product_not_its_history(path):
 
 @pytest.mark.slow
 def test_the_tour_runs_as_written(imagenet_assets, tmp_path):
-    """The tour's code, verbatim, with Keras' cache holding the real MobileNet weights and class
-    index (what ``keras.applications`` would download)."""
-    code = section_code(README.read_text(encoding="utf-8"), "A short tour")
+    """The README's tour and the docs' first example, verbatim, with Keras' cache holding the
+    real MobileNet weights and class index (what ``keras.applications`` would download)."""
+    tour = section_code(README.read_text(encoding="utf-8"), "A short tour")
+    first = section_code(
+        (ROOT / "docs" / "index.md").read_text(encoding="utf-8"), "A first explanation"
+    )
+    # Two scripts in one process (one TensorFlow start-up), each in its own namespace.
+    code = f"exec(compile({tour!r}, 'README tour', 'exec'), {{}})\n"
+    code += f"exec(compile({first!r}, 'docs/index.md', 'exec'), {{}})\n"
     models = tmp_path / "keras" / "models"
     models.mkdir(parents=True)
     for name in ("mobilenet_2_5_128_tf.h5", "imagenet_class_index.json"):
@@ -104,5 +110,5 @@ def test_the_tour_runs_as_written(imagenet_assets, tmp_path):
         [sys.executable, str(script)], cwd=work, env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr[-4000:]
-    for picture in ("ig.png", "compare.png"):
+    for picture in ("ig.png", "compare.png", "cat.png"):
         assert (work / picture).stat().st_size > 10_000
