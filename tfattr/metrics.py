@@ -283,7 +283,22 @@ def insertion(
 
     Starts from the baseline (a blurred copy by default, as in RISE) and, at step ``s``, puts
     back the top ``round(s / steps * H * W)`` pixels by attribution. A faithful attribution makes
-    the score rise fast: a **higher** AUC is better. Arguments as in :func:`deletion`.
+    the score rise fast: a **higher** AUC is better.
+
+    Args:
+        model: a Keras model, a SavedModel/callable, a ModelAdapter or an Explainer (its model).
+        images: ``(N, H, W, C)`` or one image, in the model's input scale.
+        attributions: ``(N, H, W, C)`` pixel attributions or ``(N, H, W)`` maps.
+        target: None (each image's top class), an int or one int per image.
+        steps: number of insertion steps (the curve has ``steps + 1`` points).
+        baseline: the image pixels are inserted into: ``"blur"`` (default), ``"black"``,
+            ``"white"``, ``"uniform"`` or a tensor broadcastable to one image.
+        output: ``"probabilities"`` (default, as in RISE), ``"logits"`` or ``"raw"``.
+        batch_size: perturbed images per forward pass; bounds memory.
+        blur_sigma: Gaussian sigma in pixels for ``baseline="blur"``.
+
+    Returns:
+        A :class:`CurveResult` with per-image ``auc`` and ``curves``.
 
     Example:
         >>> attr = tfattr.Saliency(model).explain(x)
