@@ -411,7 +411,12 @@ def noisy_linear_imputation(image, removed, *, noise: float = 0.01, rng=None) ->
         float64 array of the image's shape.
 
     Example:
-        >>> filled = tfattr.metrics.noisy_linear_imputation(image, mask, noise=0.0)
+        >>> ramp = np.tile(np.arange(8.0), (8, 1))           # a linear ramp, left to right
+        >>> removed = np.zeros((8, 8), bool)
+        >>> removed[2:6, 2:6] = True
+        >>> filled = tfattr.metrics.noisy_linear_imputation(ramp, removed, noise=0.0)
+        >>> bool(np.allclose(filled, ramp))                 # the hole is filled by the ramp
+        True
 
     Reference: Rong, Leemann, Borisov, Kasneci, Kasneci, "A Consistent and Efficient Evaluation
     Strategy for Attribution Methods", ICML 2022 (section 4, noisy linear imputation).
@@ -510,9 +515,11 @@ def road(
         the trapezoidal area under each curve over those fractions.
 
     Example:
+        >>> attr = tfattr.Saliency(model).explain(x)
         >>> morf = tfattr.metrics.road(model, x, attr, order="morf")
         >>> lerf = tfattr.metrics.road(model, x, attr, order="lerf")
-        >>> lerf.auc - morf.auc   # (N,), higher is better
+        >>> (lerf.auc - morf.auc).shape   # one value per image; higher is better
+        (2,)
 
     Reference: Rong, Leemann, Borisov, Kasneci, Kasneci, "A Consistent and Efficient Evaluation
     Strategy for Attribution Methods", ICML 2022.
