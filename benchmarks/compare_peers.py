@@ -4,7 +4,7 @@ settings and machine, timed in one run.
     benchmarks/setup_peers.sh                     # once: one virtualenv per peer in benchmarks/.peers/
     python benchmarks/compare_peers.py            # CNN and the real MobileNet, 224x224, 8 images
     python benchmarks/compare_peers.py --models mobilenet --methods ig --repeats 9
-    python benchmarks/compare_peers.py --plot     # + benchmarks/results/peers.png
+    python benchmarks/compare_peers.py --plot     # + out/benchmarks/peers.png (git-ignored)
     python benchmarks/compare_peers.py --replot benchmarks/results/peers-*.json   # plot only
 
 Each peer runs in its own virtualenv (their TensorFlow pins exclude each other's) as a
@@ -366,13 +366,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--window", type=int, default=32)
     p.add_argument("--batch-size", type=int, default=50)
     p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--out", default=str(HERE / "results"), help="folder for JSON (and plot)")
+    p.add_argument(
+        "--out", default=str(HERE.parent / "out" / "benchmarks"), help="folder for JSON (and plot)"
+    )
     p.add_argument("--plot", action="store_true")
     p.add_argument(
         "--replot",
         nargs="+",
         metavar="JSON",
-        help="only draw benchmarks/results/peers.png from earlier runs' JSON records (a later "
+        help="only draw <out>/peers.png from earlier runs' JSON records (a later "
         "file's rows replace an earlier one's for the same model and method)",
     )
     return p

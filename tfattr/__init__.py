@@ -16,7 +16,18 @@ from typing import TYPE_CHECKING
 
 from tfattr import registry as _registry
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    # One source of truth: the version in pyproject.toml, as the installed metadata records it.
+    from importlib import metadata
+
+    try:
+        return metadata.version("tfattr")
+    except metadata.PackageNotFoundError:  # a source tree on sys.path, never installed
+        return "0+unknown"
+
+
+__version__ = _version()
 
 # Public name -> the module that defines it.
 # Explainer classes come from the method registry, the one list of methods.

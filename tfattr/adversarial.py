@@ -40,6 +40,11 @@ class AttackResult:
         targeted: whether the attack pushed towards ``classes`` (True) or away from them.
         loss: (N,) cross-entropy of ``classes`` at the perturbed images.
         loss_before: (N,) the same at the clean images.
+
+    Example:
+        >>> adv = tfattr.adversarial.fgsm(model, x, labels=y, epsilon=0.05, clip=(0, 1))
+        >>> adv.success.shape, adv.targeted
+        ((2,), False)
     """
 
     images: tf.Tensor
@@ -176,7 +181,8 @@ def fgsm(
 
     Example:
         >>> adv = tfattr.adversarial.fgsm(model, x, labels=y, epsilon=8 / 255, clip=(0, 1))
-        >>> adv.success.mean()
+        >>> adv.images.shape == x.shape
+        True
 
     Reference: Goodfellow, Shlens, Szegedy, "Explaining and Harnessing Adversarial Examples",
     ICLR 2015.
@@ -282,6 +288,11 @@ class CounterfactualResult:
         original_class: the query image's top class.
         success: whether ``class_reached == target``.
         probabilities: the probability of ``target`` after each edit (index 0: unedited).
+
+    Example:
+        >>> cf = tfattr.adversarial.counterfactual(model, cat, dog)
+        >>> len(cf.probabilities) == len(cf.regions) + 1    # before and after each edit
+        True
     """
 
     image: tf.Tensor
@@ -328,7 +339,7 @@ def counterfactual(
 
     Example:
         >>> cf = tfattr.adversarial.counterfactual(model, cat, dog)
-        >>> cf.success, cf.regions
+        >>> found = cf.success
 
     Reference: Goyal, Wu, Ernst, Batra, Parikh, Lee, "Counterfactual Visual Explanations",
     ICML 2019.

@@ -181,6 +181,11 @@ class CurveResult:
         curves: (N, steps + 1) the target score after each step.
         fractions: (steps + 1,) the fraction of pixels removed (deletion) or inserted.
         targets: (N,) the classes scored.
+
+    Example:
+        >>> result = tfattr.metrics.deletion(model, x, tfattr.Saliency(model).explain(x), steps=8)
+        >>> result.curves.shape, result.fractions.shape     # 2 images, 8 steps + the start
+        ((2, 9), (9,))
     """
 
     kind: str
@@ -190,7 +195,18 @@ class CurveResult:
     targets: np.ndarray
 
     def plot(self, ax=None, **kwargs):
-        """Draws the curves (see :func:`plot_curves`)."""
+        """Draws the curves (see :func:`plot_curves`).
+
+        Args:
+            ax: a matplotlib Axes (default: a new figure).
+            **kwargs: :func:`plot_curves`' ``labels`` and ``image``.
+
+        Returns:
+            ``(fig, ax)``.
+
+        Example:
+            >>> fig, ax = tfattr.metrics.deletion(model, x, tfattr.Saliency(model).explain(x)).plot()
+        """
         return plot_curves(self, ax=ax, **kwargs)
 
 
@@ -231,7 +247,8 @@ def deletion(
     Example:
         >>> attr = tfattr.Saliency(model).explain(x)
         >>> result = tfattr.metrics.deletion(model, x, attr, steps=20)
-        >>> result.auc            # (N,), lower is better
+        >>> result.auc.shape      # one area per image; lower is better
+        (2,)
 
     Reference: Petsiuk, Das, Saenko, "RISE: Randomized Input Sampling for Explanation of
     Black-box Models", BMVC 2018.
@@ -266,11 +283,28 @@ def insertion(
 
     Starts from the baseline (a blurred copy by default, as in RISE) and, at step ``s``, puts
     back the top ``round(s / steps * H * W)`` pixels by attribution. A faithful attribution makes
-    the score rise fast: a **higher** AUC is better. Arguments as in :func:`deletion`.
+    the score rise fast: a **higher** AUC is better.
+
+    Args:
+        model: a Keras model, a SavedModel/callable, a ModelAdapter or an Explainer (its model).
+        images: ``(N, H, W, C)`` or one image, in the model's input scale.
+        attributions: ``(N, H, W, C)`` pixel attributions or ``(N, H, W)`` maps.
+        target: None (each image's top class), an int or one int per image.
+        steps: number of insertion steps (the curve has ``steps + 1`` points).
+        baseline: the image pixels are inserted into: ``"blur"`` (default), ``"black"``,
+            ``"white"``, ``"uniform"`` or a tensor broadcastable to one image.
+        output: ``"probabilities"`` (default, as in RISE), ``"logits"`` or ``"raw"``.
+        batch_size: perturbed images per forward pass; bounds memory.
+        blur_sigma: Gaussian sigma in pixels for ``baseline="blur"``.
+
+    Returns:
+        A :class:`CurveResult` with per-image ``auc`` and ``curves``.
 
     Example:
+        >>> attr = tfattr.Saliency(model).explain(x)
         >>> result = tfattr.metrics.insertion(model, x, attr, baseline="blur")
-        >>> result.auc            # (N,), higher is better
+        >>> result.auc.shape      # one area per image; higher is better
+        (2,)
 
     Reference: Petsiuk, Das, Saenko, "RISE", BMVC 2018.
     """
@@ -377,7 +411,12 @@ def noisy_linear_imputation(image, removed, *, noise: float = 0.01, rng=None) ->
         float64 array of the image's shape.
 
     Example:
-        >>> filled = tfattr.metrics.noisy_linear_imputation(image, mask, noise=0.0)
+        >>> ramp = np.tile(np.arange(8.0), (8, 1))           # a linear ramp, left to right
+        >>> removed = np.zeros((8, 8), bool)
+        >>> removed[2:6, 2:6] = True
+        >>> filled = tfattr.metrics.noisy_linear_imputation(ramp, removed, noise=0.0)
+        >>> bool(np.allclose(filled, ramp))                 # the hole is filled by the ramp
+        True
 
     Reference: Rong, Leemann, Borisov, Kasneci, Kasneci, "A Consistent and Efficient Evaluation
     Strategy for Attribution Methods", ICML 2022 (section 4, noisy linear imputation).
@@ -476,9 +515,11 @@ def road(
         the trapezoidal area under each curve over those fractions.
 
     Example:
+        >>> attr = tfattr.Saliency(model).explain(x)
         >>> morf = tfattr.metrics.road(model, x, attr, order="morf")
         >>> lerf = tfattr.metrics.road(model, x, attr, order="lerf")
-        >>> lerf.auc - morf.auc   # (N,), higher is better
+        >>> (lerf.auc - morf.auc).shape   # one value per image; higher is better
+        (2,)
 
     Reference: Rong, Leemann, Borisov, Kasneci, Kasneci, "A Consistent and Efficient Evaluation
     Strategy for Attribution Methods", ICML 2022.
@@ -592,7 +633,8 @@ def mufidelity(
         (N,) correlations; NaN with a RuntimeWarning where the attribution sums are constant.
 
     Example:
-        >>> tfattr.metrics.mufidelity(model, x, attr, samples=64, seed=0)
+        >>> attr = tfattr.IntegratedGradients(model, steps=16).explain(x)
+        >>> scores = tfattr.metrics.mufidelity(model, x, attr, samples=64, seed=0)
 
     Reference: Bhatt, Weller, Moura, "Evaluating and Aggregating Feature-based Model
     Explanations", IJCAI 2020.
@@ -683,7 +725,7 @@ def infidelity(
 
     Example:
         >>> attr = tfattr.Saliency(model, abs=False).explain(x, target=1)
-        >>> tfattr.metrics.infidelity(model, x, attr, target=1, stddev=0.05, seed=0)
+        >>> scores = tfattr.metrics.infidelity(model, x, attr, target=1, stddev=0.05, seed=0)
 
     Reference: Yeh, Hsieh, Suggala, Inouye, Ravikumar, "On the (In)fidelity and Sensitivity of
     Explanations", NeurIPS 2019.
@@ -786,7 +828,7 @@ def sensitivity_max(
         (N,) sensitivity per image (NaN with a warning where the explanation itself is zero).
 
     Example:
-        >>> tfattr.metrics.sensitivity_max(tfattr.Saliency(model), x, radius=0.05, seed=0)
+        >>> scores = tfattr.metrics.sensitivity_max(tfattr.Saliency(model), x, radius=0.05, seed=0)
 
     Reference: Yeh et al., "On the (In)fidelity and Sensitivity of Explanations", NeurIPS 2019.
     """
@@ -860,6 +902,11 @@ class PointingResult:
         hits: (N,) bool, whether the attribution's maximum lies in the (tolerance-dilated) mask.
         energy: (N,) share of the positive attribution mass inside the mask, in [0, 1].
         accuracy: mean of ``hits``.
+
+    Example:
+        >>> result = tfattr.metrics.pointing_game(tfattr.GradCAM(model).explain(x), masks)
+        >>> result.hits.dtype, result.energy.shape
+        (dtype('bool'), (2,))
     """
 
     hits: np.ndarray
@@ -887,8 +934,10 @@ def pointing_game(attributions, masks, *, tolerance: int = 0) -> PointingResult:
         A :class:`PointingResult` with ``hits``, ``energy`` and ``accuracy``.
 
     Example:
+        >>> cam = tfattr.GradCAM(model).explain(x)
         >>> result = tfattr.metrics.pointing_game(cam, masks, tolerance=15)
-        >>> result.accuracy, result.energy.mean()
+        >>> result.hits.shape, 0 <= result.accuracy <= 1
+        ((2,), True)
 
     References: Zhang et al., "Top-down Neural Attention by Excitation Backprop", ECCV 2016;
     Wang et al., "Score-CAM", CVPR Workshops 2020 (energy-based pointing game).
@@ -917,7 +966,9 @@ def energy_pointing_game(attributions, masks) -> np.ndarray:
         (N,) values in [0, 1]; NaN with a warning where the map has no positive mass.
 
     Example:
-        >>> tfattr.metrics.energy_pointing_game(cam, masks).mean()
+        >>> energy = tfattr.metrics.energy_pointing_game(tfattr.GradCAM(model).explain(x), masks)
+        >>> energy.shape          # the share of each map's positive mass inside its mask
+        (2,)
 
     Reference: Wang et al., "Score-CAM: Score-Weighted Visual Explanations for CNNs", 2020.
     """
@@ -978,8 +1029,10 @@ def plot_curves(results, ax=None, *, labels=None, image: int | None = None):
         ``(figure, axes)``.
 
     Example:
-        >>> fig, ax = tfattr.metrics.plot_curves([deletion(m, x, a1), deletion(m, x, a2)],
-        ...                                      labels=["Saliency", "IG"])
+        >>> a1 = tfattr.Saliency(model).explain(x)
+        >>> a2 = tfattr.IntegratedGradients(model, steps=16).explain(x)
+        >>> curves = [tfattr.metrics.deletion(model, x, a) for a in (a1, a2)]
+        >>> fig, ax = tfattr.metrics.plot_curves(curves, labels=["Saliency", "IG"])
     """
     import matplotlib.pyplot as plt
 

@@ -58,7 +58,23 @@ MEASURES = ("spearman_abs", "spearman", "ssim", "hog")
 
 
 def copy_model(model):
-    """An independent copy of a Keras 3 or tf-keras model with the same weights."""
+    """An independent copy of a Keras 3 or tf-keras model with the same weights.
+
+    Args:
+        model: a Keras 3 or tf-keras Functional or Sequential model.
+
+    Returns:
+        A new model of the same architecture and weights; changing it leaves ``model`` as it is.
+
+    Raises:
+        OpaqueModelError: the model is not a Keras model.
+        ModelError: Keras cannot clone it (a subclassed model without ``get_config``).
+
+    Example:
+        >>> copy = tfattr.sanity.copy_model(model)
+        >>> copy is not model and len(copy.weights) == len(model.weights)
+        True
+    """
     kind = model_kind(model)
     if kind not in ("keras", "tf_keras"):
         raise OpaqueModelError(
@@ -83,7 +99,18 @@ def copy_model(model):
 
 
 def weighted_layers(model) -> list:
-    """Layers that own weights, bottom-up, with nested models expanded."""
+    """Layers that own weights, bottom-up, with nested models expanded.
+
+    Args:
+        model: a Keras 3 or tf-keras model.
+
+    Returns:
+        A list of layers, input side first: the order :func:`model_randomization` reverses.
+
+    Example:
+        >>> [layer.name for layer in tfattr.sanity.weighted_layers(model)]
+        ['block1_conv1', 'block3_conv3', 'block5_conv3', 'predictions']
+    """
     layers = []
     for layer in model.layers:
         if getattr(layer, "layers", None):
@@ -168,7 +195,10 @@ def similarity(first, second) -> dict[str, np.ndarray]:
         scaled to [0, 1]) and ``hog`` (Pearson correlation of their HOG features).
 
     Example:
-        >>> tfattr.sanity.similarity(attr_before, attr_after)["spearman_abs"]
+        >>> before = tfattr.Saliency(model).explain(x)
+        >>> after = tfattr.SmoothGrad(model, samples=8, seed=0).explain(x)
+        >>> tfattr.sanity.similarity(before, after)["spearman_abs"].shape   # one per image
+        (2,)
     """
     from skimage.feature import hog
     from skimage.metrics import structural_similarity
@@ -217,6 +247,11 @@ class RandomizationResult:
             images (image i with image i+1): the level of unrelated maps. Empty for one image.
         original: (N, H, W[, C]) the original explanations.
         randomized: (L, N, H, W[, C]) the explanation after each step.
+
+    Example:
+        >>> result = tfattr.sanity.model_randomization(model, tfattr.Saliency(model), x)
+        >>> result.mode, result.layers[0]        # the top layer is re-initialised first
+        ('cascading', 'predictions')
     """
 
     mode: str
@@ -227,11 +262,35 @@ class RandomizationResult:
     randomized: np.ndarray
 
     def mean(self, measure: str) -> np.ndarray:
-        """(L,) the measure averaged over images."""
+        """(L,) the measure averaged over images.
+
+        Args:
+            measure: one of :data:`MEASURES` (e.g. ``"spearman_abs"``, ``"ssim"``).
+
+        Returns:
+            One value per re-initialised layer, top layer first.
+
+        Example:
+            >>> result = tfattr.sanity.model_randomization(model, tfattr.Saliency(model), x)
+            >>> result.mean("spearman_abs").shape == (len(result.layers),)
+            True
+        """
         return np.nanmean(self.scores[check_choice(measure, "measure", MEASURES)], axis=1)
 
     def plot(self, ax=None, **kwargs):
-        """Draws the similarity curves (see :func:`plot_randomization`)."""
+        """Draws the similarity curves (see :func:`plot_randomization`).
+
+        Args:
+            ax: a matplotlib Axes (default: a new figure).
+            **kwargs: :func:`plot_randomization`'s ``measures``.
+
+        Returns:
+            ``(fig, ax)``.
+
+        Example:
+            >>> result = tfattr.sanity.model_randomization(model, tfattr.Saliency(model), x)
+            >>> fig, ax = result.plot(measures=("spearman_abs",))
+        """
         return plot_randomization(self, ax=ax, **kwargs)
 
 
@@ -275,7 +334,9 @@ def model_randomization(
 
     Example:
         >>> result = tfattr.sanity.model_randomization(model, lambda m: tfattr.Saliency(m), x)
-        >>> result.mean("spearman_abs")   # one value per layer, top layer first
+        >>> means = result.mean("spearman_abs")   # one value per layer, top layer first
+        >>> len(means) == len(result.layers)
+        True
 
     Reference: Adebayo, Gilmer, Muelly, Goodfellow, Hardt, Kim, "Sanity Checks for Saliency
     Maps", NeurIPS 2018.
@@ -329,7 +390,7 @@ def reinitialize(layer, initializer=None, seed: int = 0) -> None:
 
     Example:
         >>> copy = tfattr.sanity.copy_model(model)
-        >>> tfattr.sanity.reinitialize(copy.get_layer("logits"), seed=0)
+        >>> tfattr.sanity.reinitialize(copy.get_layer("predictions"), seed=0)
     """
     for index, variable in enumerate(layer.weights):
         # tf-keras names are "layer/kernel:0", Keras 3 names are "kernel".
@@ -368,6 +429,7 @@ def plot_randomization(result: RandomizationResult, ax=None, *, measures=MEASURE
         ``(figure, axes)``.
 
     Example:
+        >>> result = tfattr.sanity.model_randomization(model, tfattr.Saliency(model), x)
         >>> fig, ax = tfattr.sanity.plot_randomization(result)
     """
     import matplotlib.pyplot as plt
@@ -409,6 +471,11 @@ class ShiftResult:
         model_difference: max |F2(x + c) - F1(x)| over images and classes (~0: the twin is the
             same function, so any change of the explanation is the method's fault).
         original, shifted: the two explanations.
+
+    Example:
+        >>> r = tfattr.sanity.input_shift_invariance(model, tfattr.InputXGradient(model), x)
+        >>> r.difference.shape, r.invariant.shape
+        ((2,), (2,))
     """
 
     difference: np.ndarray
@@ -421,8 +488,24 @@ class ShiftResult:
 def shifted_model(model, shift):
     """A copy of `model` whose first layer's bias absorbs a constant input shift.
 
-    Returns ``twin`` with ``twin(x + shift) == model(x)``: the first weighted layer (Dense or
-    convolution, after any weightless layers such as Flatten) gets ``b - W c``.
+    The first weighted layer (Dense or convolution, after any weightless layers such as
+    Flatten) gets the bias ``b - W c``.
+
+    Args:
+        model: a Keras 3 or tf-keras model whose first weighted layer has a bias.
+        shift: the constant ``c`` added to the inputs: a scalar or one value per channel.
+
+    Returns:
+        ``twin``, a copy with ``twin(x + shift) == model(x)`` (exactly with "valid" padding; a
+        "same"-padded first convolution sees the shift in its zero padding).
+
+    Raises:
+        ModelError: the first weighted layer has no kernel and bias to absorb the shift.
+
+    Example:
+        >>> twin = tfattr.sanity.shifted_model(model, 0.5)
+        >>> bool(np.allclose(twin(x + 0.5), model(x), atol=1e-5))
+        True
     """
     twin = copy_model(model)
     layers = weighted_layers(twin)
@@ -483,7 +566,7 @@ def input_shift_invariance(
 
     Example:
         >>> r = tfattr.sanity.input_shift_invariance(model, lambda m: tfattr.Saliency(m), x)
-        >>> r.invariant.all()
+        >>> bool(r.invariant.all())
         True
 
     Reference: Kindermans, Hooker, Adebayo, Alber, Schuett, Daehne, Erhan, Kim, "The
@@ -539,6 +622,11 @@ class FragilityResult:
             pixels of the original map that stay in the top-k.
         spearman: (N,) mean rank correlation of the absolute maps.
         kept: (N,) how many perturbations kept the prediction (only those are counted).
+
+    Example:
+        >>> r = tfattr.sanity.fragility(model, tfattr.Saliency(model), x, epsilon=0.01, seed=0)
+        >>> r.topk_intersection.shape
+        (2,)
     """
 
     topk_intersection: np.ndarray
@@ -580,7 +668,7 @@ def fragility(
         with a RuntimeWarning.
 
     Example:
-        >>> tfattr.sanity.fragility(model, tfattr.Saliency(model), x, epsilon=0.01, seed=0)
+        >>> result = tfattr.sanity.fragility(model, tfattr.Saliency(model), x, epsilon=0.01, seed=0)
 
     Reference: Ghorbani, Abid, Zou, "Interpretation of Neural Networks is Fragile", AAAI 2019.
     """

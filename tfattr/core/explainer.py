@@ -38,6 +38,14 @@ class Explainer(abc.ABC):
             naming the images.
         **options: the method's options (see each class); each can be overridden per call in
             :meth:`explain`.
+
+    Example:
+        >>> ig = tfattr.IntegratedGradients(model, steps=32, batch_size=64)
+        >>> ig.options["steps"]
+        32
+        >>> attr = ig.explain(images, target=3, steps=8)   # this call only: 8 steps
+        >>> attr.shape == images.shape
+        True
     """
 
     defaults: ClassVar[dict[str, Any]] = {}
@@ -102,6 +110,13 @@ class Explainer(abc.ABC):
         Returns:
             A float32 tensor of the input's shape (CAM methods: ``(N, H, W)``), or a tuple when
             the method returns more (e.g. ``(attributions, convergence_delta)``).
+
+        Example:
+            >>> saliency = tfattr.Saliency(model)
+            >>> saliency.explain(images, target=[3, 5]).shape    # one target per image
+            TensorShape([2, 32, 32, 3])
+            >>> saliency(images[0]).shape                         # one image, its top class
+            TensorShape([32, 32, 3])
         """
         opts = self.merge_options(self.options, options)
         x, single = as_images(inputs, self.adapter)

@@ -85,7 +85,19 @@ def imagenet_a(
 
 
 def to_model_labels(labels, label_offset: int = 0) -> tf.Tensor:
-    """ImageNet-1k labels -> model output indices (``labels + label_offset``), int64."""
+    """ImageNet-1k labels -> model output indices (``labels + label_offset``), int64.
+
+    Args:
+        labels: ImageNet-1k class indices, any shape.
+        label_offset: the model output index of ImageNet class 0 (1 for TF-Hub's 1001 classes).
+
+    Returns:
+        An int64 tensor of the labels' shape.
+
+    Example:
+        >>> tfattr.data.to_model_labels([0, 281], label_offset=1).numpy().tolist()
+        [1, 282]
+    """
     return tf.cast(labels, tf.int64) + label_offset
 
 
@@ -94,7 +106,19 @@ def _columns(label_offset: int) -> np.ndarray:
 
 
 def restrict_to_imagenet_a(logits, label_offset: int = 0) -> tf.Tensor:
-    """The 200 ImageNet-A columns of ``(N, classes)`` logits, in :data:`IMAGENET_A_CLASSES` order."""
+    """The 200 ImageNet-A columns of ``(N, classes)`` logits, in :data:`IMAGENET_A_CLASSES` order.
+
+    Args:
+        logits: ``(N, classes)`` model outputs, ``classes >= 1000 + label_offset``.
+        label_offset: the model output index of ImageNet class 0.
+
+    Returns:
+        A ``(N, 200)`` tensor.
+
+    Example:
+        >>> tfattr.data.restrict_to_imagenet_a(np.zeros((2, 1001)), label_offset=1).shape
+        TensorShape([2, 200])
+    """
     logits = tf.convert_to_tensor(logits)
     _check_logits(logits, label_offset)
     return tf.gather(logits, _columns(label_offset), axis=-1)
@@ -109,6 +133,11 @@ def imagenet_a_mask(label_offset: int = 0, num_classes: int | None = None) -> np
 
     Returns:
         A bool array ``(num_classes,)``; e.g. ``np.where(mask, logits, -np.inf)`` masks logits.
+
+    Example:
+        >>> mask = tfattr.data.imagenet_a_mask(label_offset=1)
+        >>> mask.shape, int(mask.sum()), bool(mask[0])        # output 0 is "background"
+        ((1001,), 200, False)
     """
     mask = np.zeros(num_classes or 1000 + label_offset, bool)
     mask[_columns(label_offset)] = True
@@ -116,13 +145,41 @@ def imagenet_a_mask(label_offset: int = 0, num_classes: int | None = None) -> np
 
 
 def predictions_200(logits, label_offset: int = 0) -> tf.Tensor:
-    """Model output index of the best of the 200 ImageNet-A classes, int64 ``(N,)``."""
+    """Model output index of the best of the 200 ImageNet-A classes, int64 ``(N,)``.
+
+    Args:
+        logits: ``(N, classes)`` model outputs, ``classes >= 1000 + label_offset``.
+        label_offset: the model output index of ImageNet class 0.
+
+    Returns:
+        Model output indices (ImageNet index + ``label_offset``), one per row.
+
+    Example:
+        >>> logits = np.zeros((1, 1000))
+        >>> logits[0, [0, 6]] = [5.0, 1.0]          # class 0 is not an ImageNet-A class; 6 is
+        >>> tfattr.data.predictions_200(logits).numpy().tolist()
+        [6]
+    """
     best = tf.argmax(restrict_to_imagenet_a(logits, label_offset), axis=-1)
     return tf.gather(_columns(label_offset), best)
 
 
 def predictions_1000(logits, label_offset: int = 0) -> tf.Tensor:
-    """Model output index of the best of the 1000 ImageNet classes (background excluded)."""
+    """Model output index of the best of the 1000 ImageNet classes (background excluded).
+
+    Args:
+        logits: ``(N, classes)`` model outputs, ``classes >= 1000 + label_offset``.
+        label_offset: the model output index of ImageNet class 0.
+
+    Returns:
+        int64 model output indices ``(N,)``.
+
+    Example:
+        >>> logits = np.zeros((1, 1000))
+        >>> logits[0, [0, 6]] = [5.0, 1.0]
+        >>> tfattr.data.predictions_1000(logits).numpy().tolist()
+        [0]
+    """
     logits = tf.convert_to_tensor(logits)
     _check_logits(logits, label_offset)
     return tf.argmax(logits[:, label_offset : label_offset + 1000], axis=-1) + label_offset
@@ -141,13 +198,31 @@ def accuracy_200(logits, labels, label_offset: int = 0) -> float:
         The fraction of images whose 200-way prediction is the label.
 
     Example:
-        >>> accuracy_200(model(images), labels)
+        >>> logits = np.zeros((2, 1000))
+        >>> logits[:, [0, 6]] = [5.0, 1.0]
+        >>> tfattr.data.accuracy_200(logits, [6, 0])     # the 200-way argmax is 6 for both
+        0.5
     """
     return _accuracy(predictions_200(logits, label_offset), labels)
 
 
 def accuracy_1000(logits, labels, label_offset: int = 0) -> float:
-    """Accuracy with the argmax over all 1000 ImageNet classes (args as :func:`accuracy_200`)."""
+    """Accuracy with the argmax over all 1000 ImageNet classes.
+
+    Args:
+        logits: ``(N, classes)`` model outputs, ``classes >= 1000 + label_offset``.
+        labels: ``(N,)`` model output indices (ImageNet index + ``label_offset``).
+        label_offset: the model output index of ImageNet class 0.
+
+    Returns:
+        The fraction of images whose 1000-way prediction is the label.
+
+    Example:
+        >>> logits = np.zeros((2, 1000))
+        >>> logits[:, [0, 6]] = [5.0, 1.0]
+        >>> tfattr.data.accuracy_1000(logits, [6, 0])    # the 1000-way argmax is 0 for both
+        0.5
+    """
     return _accuracy(predictions_1000(logits, label_offset), labels)
 
 
@@ -162,6 +237,13 @@ def evaluate_imagenet_a(model, dataset, label_offset: int = 0) -> dict:
 
     Returns:
         ``{"accuracy_200": float, "accuracy_1000": float, "count": int}``.
+
+    Example:
+        >>> import tensorflow as tf
+        >>> dataset = tf.data.Dataset.from_tensor_slices((x, [6, 11])).batch(2)
+        >>> result = tfattr.data.evaluate_imagenet_a(model, dataset)
+        >>> sorted(result), result["count"]
+        (['accuracy_1000', 'accuracy_200', 'count'], 2)
     """
     from tfattr.core.adapter import ModelAdapter
 

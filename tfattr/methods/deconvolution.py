@@ -29,6 +29,10 @@ class Deconvolution(ActivationRuleExplainer):
 
     Returns from ``explain``: ``(N, H, W, C)`` float32.
 
+    Args:
+        model: the model to explain; ``output``, ``batch_size`` and the other common options
+            are those of :class:`~tfattr.core.explainer.Explainer`.
+
     Example:
         >>> attr = tfattr.Deconvolution(model).explain(images, target=281)
 

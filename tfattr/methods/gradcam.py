@@ -180,6 +180,16 @@ class GradCAMPlusPlus(GradCAM):
     constant factor is dropped), and 0 where the denominator vanishes. Same options as
     :class:`GradCAM`.
 
+    Args:
+        model: the model to explain; ``output``, ``batch_size`` and the other common options
+            are those of :class:`~tfattr.core.explainer.Explainer`.
+        layer: the feature map to use: a layer name (also inside nested models), a path
+            ``"base/conv"`` or a layer object; None (default) takes the last layer with a 4-D
+            output of more than one position.
+        upsample: resize the map to the input size (default True).
+        interpolation: ``tf.image.resize`` method for the upsampling (default ``bilinear``).
+        relu: apply the ReLU (default True); False keeps negative evidence.
+
     Example:
         >>> cam = tfattr.GradCAMPlusPlus(model).explain(images, target=281)
 
@@ -203,6 +213,15 @@ class GuidedGradCAM(GradCAM):
 
     Returns ``(N, H, W, C)`` like the pixel methods. Options as :class:`GradCAM` (the map is
     always upsampled).
+
+    Args:
+        model: the model to explain; ``output``, ``batch_size`` and the other common options
+            are those of :class:`~tfattr.core.explainer.Explainer`.
+        layer: the feature map to use: a layer name (also inside nested models), a path
+            ``"base/conv"`` or a layer object; None (default) takes the last layer with a 4-D
+            output of more than one position.
+        interpolation: ``tf.image.resize`` method for the upsampling (default ``bilinear``).
+        relu: apply the ReLU to the Grad-CAM factor (default True).
 
     Example:
         >>> attr = tfattr.GuidedGradCAM(model, layer="block5_conv3").explain(images, target=281)

@@ -27,6 +27,10 @@ class GuidedBackprop(ActivationRuleExplainer):
     instead of ``upstream * 1[x > 0]``. ReLUs written as raw ops inside a subclassed model's
     ``call`` cannot be reached and keep their ordinary gradient.
 
+    Args:
+        model: the model to explain; ``output``, ``batch_size`` and the other common options
+            are those of :class:`~tfattr.core.explainer.Explainer`.
+
     Example:
         >>> attr = tfattr.GuidedBackprop(model).explain(images, target=281)   # (N, H, W, C)
 

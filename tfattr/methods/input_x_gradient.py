@@ -11,6 +11,10 @@ class InputXGradient(GradientExplainer):
 
     Equal to Integrated Gradients with a zero baseline for models that are linear in their input.
 
+    Args:
+        model: the model to explain; ``output``, ``batch_size`` and the other common options
+            are those of :class:`~tfattr.core.explainer.Explainer`.
+
     Example:
         >>> attr = tfattr.InputXGradient(model).explain(images, target=3)
 

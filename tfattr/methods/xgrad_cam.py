@@ -17,6 +17,16 @@ class XGradCAM(GradCAM):
 
     Returns from ``explain``: ``(N, H, W)`` float32 maps (``(N, h, w)`` without upsampling).
 
+    Args:
+        model: the model to explain; ``output``, ``batch_size`` and the other common options
+            are those of :class:`~tfattr.core.explainer.Explainer`.
+        layer: the feature map to use: a layer name (also inside nested models), a path
+            ``"base/conv"`` or a layer object; None (default) takes the last layer with a 4-D
+            output of more than one position.
+        upsample: resize the map to the input size (default True).
+        interpolation: ``tf.image.resize`` method for the upsampling (default ``bilinear``).
+        relu: apply the ReLU (default True); False keeps negative evidence.
+
     Example:
         >>> cam = tfattr.XGradCAM(model).explain(images, target=281)
 

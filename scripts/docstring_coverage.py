@@ -1,0 +1,123 @@
+"""Which public functions and classes have a Google-style docstring with Args, Returns, Example.
+
+    python scripts/docstring_coverage.py            # summary per module and the names lacking one
+    python scripts/docstring_coverage.py --all      # every name with its sections
+
+Public: the names in ``__all__`` of ``tfattr`` and of its public modules, and the public methods
+that those classes define themselves. ``Args`` is needed where there are parameters (for a class:
+its constructor's), ``Returns`` for functions and methods that return something, ``Example``
+everywhere. Exit status 0 whatever the coverage: this reports, tests decide.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import os
+import re
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+MODULES = (
+    "tfattr",
+    "tfattr.models",
+    "tfattr.data",
+    "tfattr.viz",
+    "tfattr.metrics",
+    "tfattr.sanity",
+    "tfattr.adversarial",
+    "tfattr.callbacks",
+    "tfattr.report",
+    "tfattr.registry",
+    "tfattr.compat.tf_explain.core",
+    "tfattr.compat.tf_explain.callbacks",
+)
+SECTION = {name: re.compile(rf"^\s*{name}s?:\s*$", re.M) for name in ("Args", "Returns", "Example")}
+SECTION["Returns"] = re.compile(r"^\s*(Returns|Yields):|^\s*Returns from ``explain``", re.M)
+ATTRIBUTES = re.compile(r"^\s*Attributes:\s*$", re.M)  # a dataclass documents its fields so
+
+
+def _parameters(obj) -> list[str]:
+    if inspect.isclass(obj) and issubclass(obj, BaseException):
+        return []  # raised by tfattr, not built by users
+    target = obj.__init__ if inspect.isclass(obj) else obj
+    try:
+        signature = inspect.signature(target)
+    except (TypeError, ValueError):
+        return []
+    return [p for p in signature.parameters if p not in ("self", "cls")]
+
+
+def _returns_something(obj) -> bool:
+    if inspect.isclass(obj):
+        return False
+    try:
+        annotation = inspect.signature(obj).return_annotation
+    except (TypeError, ValueError):
+        return True
+    return annotation not in (None, "None")
+
+
+def check(obj) -> dict[str, bool | None]:
+    """``{section: present}``; None where the section is not needed."""
+    doc = inspect.getdoc(obj) or ""
+    if inspect.isclass(obj) and obj.__init__ is not object.__init__:
+        init_doc = inspect.getdoc(obj.__init__) or ""
+        if init_doc != inspect.getdoc(object.__init__):
+            doc += "\n" + init_doc
+    args = SECTION["Args"].search(doc) or (inspect.isclass(obj) and ATTRIBUTES.search(doc))
+    return {
+        "Args": bool(args) if _parameters(obj) else None,
+        "Returns": bool(SECTION["Returns"].search(doc)) if _returns_something(obj) else None,
+        "Example": bool(SECTION["Example"].search(doc)),
+    }
+
+
+def public_objects():
+    """``(qualified name, object)`` of every public function, class and class method."""
+    from tfattr.core.explainer import Explainer
+
+    seen = set()
+    for module_name in MODULES:
+        module = importlib.import_module(module_name)
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name)
+            if not (inspect.isclass(obj) or inspect.isfunction(obj)) or id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            yield f"{module_name}.{name}", obj
+            if inspect.isclass(obj):
+                explainer = issubclass(obj, Explainer)
+                for attr, value in vars(obj).items():
+                    if attr.startswith("_") or not inspect.isfunction(value):
+                        continue
+                    if explainer and attr != "explain":
+                        continue  # the hooks a method implements (plan, attribute, ...)
+                    yield f"{module_name}.{name}.{attr}", value
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--all", action="store_true")
+    args = parser.parse_args(argv)
+    totals = {key: [0, 0] for key in SECTION}
+    missing = []
+    for name, obj in public_objects():
+        result = check(obj)
+        lacking = [key for key, ok in result.items() if ok is False]
+        for key, ok in result.items():
+            if ok is not None:
+                totals[key][0] += ok
+                totals[key][1] += 1
+        if args.all or lacking:
+            missing.append(f"{name}: lacks {', '.join(lacking)}" if lacking else f"{name}: ok")
+    print("\n".join(missing))
+    print("coverage: " + ", ".join(f"{k} {a}/{b}" for k, (a, b) in totals.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
