@@ -55,7 +55,8 @@ import warnings
 
 import numpy as np
 
-METRICS = ("deletion", "insertion", "pointing_game", "mass_in_mask")
+METRICS = ("deletion", "insertion", "road", "pointing_game", "mass_in_mask")
+ROAD_ORDERS = ("morf", "lerf")
 MASK_METRICS = ("pointing_game", "mass_in_mask")
 ENGINE_ROWS = 64  # rows per compiled call: the same on every replica, so results match
 SHAPES_DEFAULT_COUNT = 256
@@ -435,6 +436,22 @@ class BatchExplainer:
                 ).auc
             for k, name in enumerate(names):
                 out[f"{name}/{metric}_auc"] = tf.constant(values[k * n : (k + 1) * n], tf.float64)
+        for order in ROAD_ORDERS if "road" in config.metrics else ():
+            if n == 0:
+                values = np.zeros((0,))
+            else:
+                values = metrics.road(
+                    self.scorer,
+                    tf.concat([x] * len(names), 0),
+                    tf.concat([maps[name] for name in names], 0),
+                    tf.tile(targets, [len(names)]),
+                    order=order,
+                    batch_size=ENGINE_ROWS,
+                ).auc
+            for k, name in enumerate(names):
+                out[f"{name}/road_{order}_auc"] = tf.constant(
+                    values[k * n : (k + 1) * n], tf.float64
+                )
         wanted = [m for m in MASK_METRICS if m in config.metrics]
         for name in names if wanted else ():
             if n == 0:
@@ -524,11 +541,12 @@ def record_columns(config: RunConfig) -> list[str]:
         if "return_convergence_delta" in registry.resolve(name).cls.defaults:
             columns.append(f"{name}/delta")
         for metric in config.metrics:
-            columns.append(
-                f"{name}/{metric}_auc"
-                if metric in ("deletion", "insertion")
-                else f"{name}/{metric}"
-            )
+            if metric == "road":
+                columns += [f"{name}/road_{order}_auc" for order in ROAD_ORDERS]
+            elif metric in ("deletion", "insertion"):
+                columns.append(f"{name}/{metric}_auc")
+            else:
+                columns.append(f"{name}/{metric}")
     return columns
 
 
@@ -1152,6 +1170,9 @@ def summary_from_stats(stats: Stats, run: dict, dataset_kind: str) -> dict:
             "lower is better",
             "insertion_auc": "area under the target probability as top pixels are inserted into "
             "a blurred copy; higher is better",
+            "road_morf_auc": "ROAD: area under the target probability as the most relevant pixels "
+            "are removed and imputed (noisy linear imputation); lower is better",
+            "road_lerf_auc": "ROAD: the same, least relevant pixels first; higher is better",
             "pointing_game": "1 if the most attributed pixel is on the object's mask",
             "mass_in_mask": "share of the positive attribution on the object's mask",
             "delta": "convergence delta: sum of the attributions minus F(x) - F(baseline)",
