@@ -11,6 +11,10 @@
   attributions are ``(steps-1)/steps`` times ours.
 - ``gausslegendre``  Gauss-Legendre nodes and weights on [-1, 1] mapped to [0, 1] (exact for
   polynomials of degree ``2*steps - 1``), as Captum.
+
+The trapezoid rule nests: doubling its intervals keeps every point, so
+:func:`trapezoid_points` and :func:`trapezoid_midpoints` refine an estimate at the cost of the
+new points only (Integrated Gradients' ``steps="auto"``). Gauss-Legendre points do not nest.
 """
 
 from __future__ import annotations
@@ -44,3 +48,30 @@ def rule(method: str, steps: int) -> tuple[np.ndarray, np.ndarray]:
         return (nodes + 1) / 2, weights / 2
     offset = {"riemann_left": 0.0, "riemann_right": 1.0, "riemann_middle": 0.5}[method]
     return (k + offset) / n, np.full(n, 1.0 / n)
+
+
+def trapezoid_points(intervals: int) -> tuple[np.ndarray, np.ndarray]:
+    """The trapezoid rule on ``intervals + 1`` points, unnormalised: ``(alphas, weights)`` with
+    weights ``0.5, 1, ..., 1, 0.5`` (divide the weighted sum by ``intervals``).
+
+    Example:
+        >>> trapezoid_points(2)
+        (array([0. , 0.5, 1. ]), array([0.5, 1. , 0.5]))
+    """
+    weights = np.ones(intervals + 1)
+    weights[[0, -1]] = 0.5
+    return np.arange(intervals + 1, dtype=np.float64) / intervals, weights
+
+
+def trapezoid_midpoints(intervals: int) -> np.ndarray:
+    """The points that refine the trapezoid rule from ``intervals`` to ``2 * intervals``: the
+    midpoints ``(2j + 1) / (2 * intervals)``, each of unnormalised weight 1.
+
+    With ``n = intervals + 1`` points already evaluated, refining to ``2n - 1`` points costs
+    these ``n - 1`` new ones: the weighted sum becomes ``old + sum(new)`` over ``2 * intervals``.
+
+    Example:
+        >>> trapezoid_midpoints(2).tolist()
+        [0.25, 0.75]
+    """
+    return (2 * np.arange(intervals, dtype=np.float64) + 1) / (2 * intervals)

@@ -1,14 +1,20 @@
-"""Integrated Gradients (Sundararajan, Taly, Yan 2017)."""
+"""Integrated Gradients (Sundararajan, Taly, Yan 2017), with per-image steps for a requested accuracy."""
 
 from __future__ import annotations
 
+import numbers
+
+import numpy as np
 import tensorflow as tf
 
-from tfattr.core import baselines as base
-from tfattr.core.engine import Plan, fused
+from tfattr.core import convergence
+from tfattr.core.engine import Plan, fused, gradients
 from tfattr.core.explainer import ReferenceExplainer
-from tfattr.core.inputs import check_seed
-from tfattr.core.quadrature import RULES, rule
+from tfattr.core.inputs import check_positive_int, check_seed
+from tfattr.core.quadrature import RULES, rule, trapezoid_midpoints, trapezoid_points
+
+# Intervals of the first round of steps="auto" (5 points); each later round doubles them.
+AUTO_START = 4
 
 
 @fused
@@ -30,25 +36,57 @@ class IntegratedGradients(ReferenceExplainer):
     :mod:`tfattr.core.quadrature` for each rule and how ``riemann_trapezoid`` differs from
     Captum 0.9). With a stack of K baselines the K results are averaged.
 
-    Completeness: ``sum(IG) ~= F(x) - F(b)``; ``return_convergence_delta=True`` also returns
-    ``delta = sum(IG) - (F(x) - mean_k F(b_k))`` per image.
+    Completeness: ``sum(IG) = F(x) - F(b)`` for the exact integral; the rule's error shows in
+    ``delta = sum(IG) - (F(x) - mean_k F(b_k))`` per image (``return_convergence_delta=True``).
+
+    **Steps to a requested accuracy** (``steps="auto"``): each image (each image and baseline,
+    for a stack) is refined until ``|delta| <= tolerance * |F(x) - F(b)|``. The trapezoid rule
+    starts on 5 points; a round doubles the intervals of the images that still miss the
+    tolerance, so ``n`` points become ``2n - 1`` at the cost of the ``n - 1`` new midpoints (the
+    earlier gradients are kept), and the images that still need work run together, in full
+    chunks. ``F(x)`` and ``F(b)`` come from the path's two end points, so the check costs no
+    extra model call; the host reads one small vector per round. An image stops at the largest
+    number of points ``4 * 2^r + 1`` not above ``max_steps``; those that still miss the
+    tolerance there are named in a :class:`~tfattr.core.convergence.ConvergenceWarning`. Where
+    ``|F(x) - F(b)|`` is under 1 % of the scores' size ``(|F(x)| + |F(b)|) / 2``, the tolerance
+    is taken relative to that 1 % instead (an absolute floor for images whose score barely
+    changes). The result for an image that used ``n`` points equals a fixed ``steps=n``
+    trapezoid run, to float precision.
+
+    What the tolerance guarantees: the attributions add up to ``F(x) - F(b)`` within it
+    (completeness). It does not bound the error of each pixel's value: the rule's errors can
+    cancel in the sum, so the map of a converged image can still move (less and less) with more
+    steps. A fixed-``steps`` call whose ``|delta|`` exceeds 5 % of ``|F(x) - F(b)|`` for some
+    image warns (:func:`tfattr.core.convergence.warn_inaccurate`), naming the images.
 
     Args:
-        steps: gradient evaluations along the path (Captum's ``n_steps``). Default 50.
+        steps: gradient evaluations along the path per image and baseline (Captum's
+            ``n_steps``), or ``"auto"`` (the trapezoid rule refined per image until
+            ``tolerance`` is met). Default 50.
         method: ``riemann_trapezoid`` (default), ``riemann_left``, ``riemann_right``,
-            ``riemann_middle`` or ``gausslegendre``.
+            ``riemann_middle`` or ``gausslegendre``; ``steps="auto"`` needs the trapezoid rule
+            (the only one whose points nest).
+        tolerance: ``steps="auto"``: the largest acceptable ``|delta| / |F(x) - F(b)|``.
+            Default 0.01.
+        max_steps: ``steps="auto"``: the most points per image and baseline. Default 1025.
         baseline: ``None``/``"black"``, ``"white"``, ``"uniform"``, ``"blur"``, a tensor
             broadcastable to one image, or a stack ``(K, H, W, C)`` (see
             :mod:`tfattr.core.baselines`).
         return_convergence_delta: also return the completeness error per image.
+        return_steps: also return the points used per image (int32 ``(N,)``, or ``(N, K)``
+            for a stack of K baselines); with a fixed ``steps`` every entry is ``steps``.
         seed: seed of the ``"uniform"`` baseline.
         value_range: ``(low, high)`` of the input scale for ``"white"``/``"uniform"``
             (default: each image's own minimum and maximum).
         blur_sigma: Gaussian sigma in pixels for ``"blur"`` (default: the larger side / 8).
 
+    Returns (of ``explain``): the attributions, then the deltas if
+    ``return_convergence_delta``, then the steps if ``return_steps``.
+
     Example:
-        >>> ig = tfattr.IntegratedGradients(model, steps=50)
-        >>> attr, delta = ig.explain(images, target=[386, 101], return_convergence_delta=True)
+        >>> ig = tfattr.IntegratedGradients(model, steps="auto", tolerance=0.01)
+        >>> attr, delta, steps = ig.explain(images, target=[386, 101],
+        ...                                 return_convergence_delta=True, return_steps=True)
 
     Reference: Sundararajan, Taly, Yan, "Axiomatic Attribution for Deep Networks", ICML 2017.
     """
@@ -56,51 +94,275 @@ class IntegratedGradients(ReferenceExplainer):
     defaults = {
         "steps": 50,
         "method": "riemann_trapezoid",
+        "tolerance": 0.01,
+        "max_steps": 1025,
         "baseline": None,
         "return_convergence_delta": False,
+        "return_steps": False,
         "seed": None,
         "value_range": None,
         "blur_sigma": None,
     }
 
     def check_options(self, options):
-        if options["method"] not in RULES:
-            raise ValueError(f"method: expected one of {RULES}, got {options['method']!r}.")
-        rule(options["method"], options["steps"])  # validates steps for the rule
+        method, steps = options["method"], options["steps"]
+        if method not in RULES:
+            raise ValueError(f"method: expected one of {RULES}, got {method!r}.")
+        tolerance = options["tolerance"]
+        if (
+            isinstance(tolerance, bool)
+            or not isinstance(tolerance, numbers.Real)
+            or not 0 < tolerance < np.inf
+        ):
+            raise ValueError(f"tolerance: expected a number > 0 (e.g. 0.01), got {tolerance!r}.")
+        check_positive_int(options["max_steps"], "max_steps", minimum=AUTO_START + 1)
+        if isinstance(steps, str):
+            if steps != "auto":
+                raise ValueError(f"steps: expected 'auto' or an int, got {steps!r}.")
+            if method != "riemann_trapezoid":
+                raise ValueError(
+                    f"steps='auto' refines the trapezoid rule, whose points nest; "
+                    f"method={method!r} has no nested points. Use method='riemann_trapezoid' "
+                    f"with steps='auto', or a fixed int steps."
+                )
+        else:
+            rule(method, steps)  # validates steps for the rule
         check_seed(options["seed"])
 
+    # -------------------------------------------------------------------------------------
+    def attribute(self, x, targets, options):
+        if targets is None:
+            targets = self.top_classes(x)
+        baselines = self.baselines(x, options)
+        if options["steps"] == "auto":
+            attr, delta, steps = self._adaptive(x, targets, baselines, options)
+        else:
+            attr, delta, steps = self._fixed(x, targets, baselines, options)
+        if not (options["return_convergence_delta"] or options["return_steps"]):
+            return attr
+        result = (attr,)
+        if options["return_convergence_delta"]:
+            result += (delta,)
+        if options["return_steps"]:
+            result += (steps,)
+        return result
+
     def plan(self, x, options):
+        """The fixed-steps plan (attributions only), for wrappers such as NoiseTunnel."""
+        if options["steps"] == "auto" or options["return_steps"]:
+            raise ValueError(
+                "steps='auto' and return_steps need IntegratedGradients.explain (each image "
+                "gets its own steps there); a wrapper that runs IG on other inputs "
+                "(NoiseTunnel) needs an int steps."
+            )
         alphas, weights = rule(options["method"], options["steps"])
         baselines = self.baselines(x, options)
+        return self._path_plan(alphas, weights, None, baselines, self._first(x, baselines), True)
+
+    # -------------------------------------------------------------------------------------
+    @staticmethod
+    def _first(x, baselines):
+        """The row of ``baselines.values`` holding each image's first baseline."""
+        n = int(x.shape[0])
+        if baselines.per_image:
+            return np.arange(n, dtype=np.int32) * baselines.count
+        return np.zeros(n, np.int32)
+
+    def _path_plan(self, alphas, weights, signs, baselines, first, stack: bool) -> Plan:
+        """Rows ``b + alpha (x - b)`` weighted by ``weights``, for each engine image and each of
+        its baselines (``stack``: all ``baselines.count`` of them, averaged; else the one at row
+        ``first[image]``).
+
+        With ``signs`` (+1 at alpha = 1, -1 at alpha = 0, 0 elsewhere) each row also carries
+        ``sign * F(point)`` and ``|sign| * |F(point)|``: their sums per image are
+        ``F(x) - F(b)`` and ``|F(x)| + |F(b)|``, read off the path's ends at no extra cost.
+        """
         layout = baselines.layout
+        single = layout == "single"
+        count = baselines.count if stack else 1
+        # (x - b) is the same for all rows of an image: applied once per image by `factor`.
+        per_image_factor = count == 1
+        scores = signs is not None
+
+        def baseline(tensors, image, k):
+            if single:  # (1, H, W, C), broadcast: no copy per row
+                return tensors["baselines"]
+            return tf.gather(tensors["baselines"], tf.gather(tensors["first"], image) + k)
 
         def make_rows(x_rows, rows, tensors):
             steps = tf.shape(tensors["alphas"])[0]
             step, k = rows.point % steps, rows.point // steps
-            b = base.pick(tensors, layout, rows.image, k)
+            b = baseline(tensors, rows.image, k)
             alpha = tf.reshape(tf.gather(tensors["alphas"], step), (-1, 1, 1, 1))
             weight = tf.gather(tensors["weights"], step)
             if rows.images is not None:  # x_rows are plain copies: gather inside the fused build
                 point = _interpolate_rows(rows.images, rows.image, b, alpha)
             else:
                 point = _interpolate(x_rows, b, alpha)
-            if single:  # (x - b) is the same for all rows of an image: applied once by `factor`
-                return point, weight
-            weight = weight / tf.cast(tensors["baseline_count"], tf.float32)
-            return point, tf.reshape(weight, (-1, 1, 1, 1)) * (x_rows - b)
+            multiplier = None
+            if not per_image_factor:
+                weight = weight / tf.cast(count, tf.float32)
+                multiplier = x_rows - b
+            if not scores:
+                if multiplier is None:
+                    return point, weight
+                return point, tf.reshape(weight, (-1, 1, 1, 1)) * multiplier
+            sign = tf.gather(tensors["signs"], step)
+            if not per_image_factor:
+                sign = sign / tf.cast(count, tf.float32)
+            return point, (weight, sign, multiplier)
+
+        def attribute(points, targets, coef, adapter):
+            weight, sign, multiplier = coef
+            grads, outputs = gradients(adapter, points, targets, scale=weight)
+            if multiplier is not None:
+                grads = grads * multiplier
+            picked = tf.cast(tf.gather(outputs, targets, axis=1, batch_dims=1), tf.float32)
+            ends = tf.stack([sign * picked, tf.abs(sign) * tf.abs(picked)], axis=1)
+            return tf.concat([tf.reshape(grads, (tf.shape(grads)[0], -1)), ends], axis=1)
 
         def factor(x_images, image, tensors):
-            return x_images - base.pick(tensors, layout, image, tf.zeros_like(image))
+            difference = x_images - baseline(tensors, image, tf.zeros_like(image))
+            if not scores:
+                return difference
+            flat = tf.reshape(difference, (tf.shape(difference)[0], -1))
+            return tf.concat([flat, tf.ones((tf.shape(flat)[0], 2), flat.dtype)], axis=1)
 
-        single = baselines.count == 1
+        tensors = {
+            "alphas": tf.constant(alphas, tf.float32),
+            "weights": tf.constant(weights, tf.float32),
+            "first": tf.constant(first, tf.int32),
+            **baselines.tensors,
+        }
+        if scores:
+            tensors["signs"] = tf.constant(signs, tf.float32)
         return Plan(
-            points=len(alphas) * baselines.count,
+            points=len(alphas) * count,
             make_rows=make_rows,
-            key=("integrated_gradients", layout, single),
-            factor=factor if single else None,
-            tensors={
-                "alphas": tf.constant(alphas, tf.float32),
-                "weights": tf.constant(weights, tf.float32),
-                **baselines.tensors,
-            },
+            key=("integrated_gradients", single, per_image_factor, scores),
+            factor=factor if per_image_factor else None,
+            attribute=attribute if scores else None,
+            tensors=tensors,
         )
+
+    # -------------------------------------------------------------------------------------
+    def _fixed(self, x, targets, baselines, options):
+        """One run at the given steps; ``F(x) - F(b)`` from the path's ends (trapezoid rule)
+        or from forward passes (the other rules), and the 5 % warning."""
+        steps, method = options["steps"], options["method"]
+        alphas, weights = rule(method, steps)
+        n = int(x.shape[0])
+        trapezoid = method == "riemann_trapezoid"
+        signs = None
+        if trapezoid:
+            signs = np.zeros(steps)
+            signs[[0, -1]] = (-1.0, 1.0)
+        plan = self._path_plan(alphas, weights, signs, baselines, self._first(x, baselines), True)
+        sums = self.engine.run(x, targets, plan)["sum"]
+        if trapezoid:
+            attr, difference, magnitude = _split_ends(sums, x.shape)
+        else:
+            attr = sums
+            difference, magnitude = _score_terms(self.engine, x, targets, baselines)
+        delta = tf.reduce_sum(tf.reshape(attr, (n, -1)), axis=1) - difference
+        convergence.warn_inaccurate(
+            delta.numpy(),
+            difference.numpy(),
+            magnitude.numpy(),
+            method=f"{type(self).__name__}(steps={steps}, method={method!r})",
+            fix="use steps='auto' (the fewest steps meeting tolerance=0.01 per image) or more "
+            "steps",
+            stacklevel=4,
+        )
+        shape = (n,) if baselines.count == 1 else (n, baselines.count)
+        return attr, delta, tf.fill(shape, tf.constant(steps, tf.int32))
+
+    def _adaptive(self, x, targets, baselines, options):
+        """Nested trapezoid rounds over the (image, baseline) units that miss the tolerance."""
+        n, count = int(x.shape[0]), baselines.count
+        tolerance, most = float(options["tolerance"]), int(options["max_steps"])
+        unit_image = np.repeat(np.arange(n, dtype=np.int32), count)
+        unit_k = np.tile(np.arange(count, dtype=np.int32), n)
+        first = unit_image * count + unit_k if baselines.per_image else unit_k
+        if count == 1:
+            x_units, t_units = x, targets
+        else:
+            x_units, t_units = tf.gather(x, unit_image), tf.gather(targets, unit_image)
+
+        intervals = AUTO_START
+        alphas, weights = trapezoid_points(intervals)
+        signs = np.zeros(len(alphas))
+        signs[[0, -1]] = (-1.0, 1.0)
+        plan = self._path_plan(alphas, weights, signs, baselines, first, False)
+        sums = self.engine.run(x_units, t_units, plan)["sum"]
+        size = sums.shape[1] - 2
+        # Per unit: sum over its points of weight * (x - b) * gradient (divide by intervals).
+        totals = tf.Variable(sums[:, :size], trainable=False)
+        summary = tf.stack(
+            [tf.reduce_sum(sums[:, :size], axis=1), sums[:, size], sums[:, size + 1]]
+        ).numpy()
+        summed, difference, magnitude = summary[0], summary[1], summary[2] / 2
+        limit = tolerance * convergence.reference(difference, magnitude)
+        used = np.full(n * count, intervals)
+        active = np.arange(n * count)
+        while True:
+            error = np.abs(summed[active] / intervals - difference[active])
+            active = active[error > limit[active]]
+            if not active.size or 2 * intervals + 1 > most:
+                break
+            new = trapezoid_midpoints(intervals)  # n - 1 new points, each of weight 1
+            plan = self._path_plan(
+                new, np.ones(len(new)), np.zeros(len(new)), baselines, first[active], False
+            )
+            sums = self.engine.run(
+                tf.gather(x_units, active), tf.gather(t_units, active), plan
+            )["sum"]
+            totals.scatter_nd_add(active[:, None], sums[:, :size])
+            summed[active] += tf.reduce_sum(sums[:, :size], axis=1).numpy()
+            intervals *= 2
+            used[active] = intervals
+
+        unit_attr = tf.convert_to_tensor(totals) / tf.constant(used[:, None], tf.float32)
+        unit_delta = tf.reduce_sum(unit_attr, axis=1) - tf.constant(difference, tf.float32)
+        if active.size:
+            labels = [f"image {i}" for i in unit_image]
+            if count > 1:
+                labels = [f"{label} / baseline {k}" for label, k in zip(labels, unit_k)]
+            convergence.warn_inaccurate(
+                unit_delta.numpy(),
+                difference,
+                magnitude,
+                method=f"{type(self).__name__}(steps='auto', tolerance={tolerance:g})",
+                fix=f"they stopped at {intervals + 1} points (max_steps={most}); raise max_steps "
+                "or the tolerance",
+                threshold=tolerance,
+                labels=labels,
+                stacklevel=4,
+            )
+        attr = tf.reduce_mean(tf.reshape(unit_attr, (n, count, -1)), axis=1)
+        delta = tf.reduce_mean(tf.reshape(unit_delta, (n, count)), axis=1)
+        steps = tf.constant((used + 1).astype(np.int32))
+        if count > 1:
+            steps = tf.reshape(steps, (n, count))
+        return tf.reshape(attr, x.shape), delta, steps
+
+
+def _split_ends(sums, shape):
+    """Attributions, ``F(x) - F(b)`` and ``(|F(x)| + |F(b)|) / 2`` from a scored run's sums."""
+    size = sums.shape[1] - 2
+    return tf.reshape(sums[:, :size], shape), sums[:, size], sums[:, size + 1] / 2
+
+
+def _score_terms(engine, x, targets, baselines):
+    """``F(x) - mean_k F(b_k)`` and ``(|F(x)| + mean_k |F(b_k)|) / 2`` by forward passes."""
+    n = int(x.shape[0])
+    at_input = engine.target_scores(x, targets)
+    scores = engine.scores(baselines.values)
+    if baselines.per_image:
+        scores = tf.reshape(scores, (n, baselines.count, -1))
+        at_baseline = tf.gather(scores, targets, axis=2, batch_dims=1)  # (N, K)
+    else:
+        at_baseline = tf.transpose(tf.gather(scores, targets, axis=1))  # (N, K)
+    difference = at_input - tf.reduce_mean(at_baseline, axis=1)
+    magnitude = (tf.abs(at_input) + tf.reduce_mean(tf.abs(at_baseline), axis=1)) / 2
+    return difference, magnitude
