@@ -107,12 +107,11 @@ def warn_inaccurate(
     errors = relative_error(delta, difference, magnitude)
     flagged = np.flatnonzero(errors > threshold)
     if flagged.size:
-        names = [f"image {i}" if labels is None else str(labels[i]) for i in flagged]
-        shown = ", ".join(f"{name} ({errors[i]:.1%})" for name, i in zip(names, flagged))
+        names = [f"image {i}" if labels is None else str(labels[i]) for i in flagged[:8]]
+        shown = ", ".join(
+            f"{name} ({errors[i]:.1%})" for name, i in zip(names, flagged[:8], strict=True)
+        )
         if flagged.size > 8:
-            shown = ", ".join(
-                f"{name} ({errors[i]:.1%})" for name, i in zip(names[:8], flagged[:8])
-            )
             shown += f" and {flagged.size - 8} more"
         warnings.warn(
             f"{method}: the attributions of {shown} of {len(errors)} miss completeness by more "

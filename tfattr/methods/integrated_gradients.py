@@ -314,9 +314,9 @@ class IntegratedGradients(ReferenceExplainer):
             plan = self._path_plan(
                 new, np.ones(len(new)), np.zeros(len(new)), baselines, first[active], False
             )
-            sums = self.engine.run(
-                tf.gather(x_units, active), tf.gather(t_units, active), plan
-            )["sum"]
+            sums = self.engine.run(tf.gather(x_units, active), tf.gather(t_units, active), plan)[
+                "sum"
+            ]
             totals.scatter_nd_add(active[:, None], sums[:, :size])
             summed[active] += tf.reduce_sum(sums[:, :size], axis=1).numpy()
             intervals *= 2
@@ -327,7 +327,9 @@ class IntegratedGradients(ReferenceExplainer):
         if active.size:
             labels = [f"image {i}" for i in unit_image]
             if count > 1:
-                labels = [f"{label} / baseline {k}" for label, k in zip(labels, unit_k)]
+                labels = [
+                    f"{label} / baseline {k}" for label, k in zip(labels, unit_k, strict=True)
+                ]
             convergence.warn_inaccurate(
                 unit_delta.numpy(),
                 difference,
