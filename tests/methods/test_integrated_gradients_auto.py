@@ -59,9 +59,9 @@ def test_trained_model_meets_the_tolerance_on_every_image():
     met = np.abs(delta.numpy()) <= 0.01 * np.abs(difference) * (1 + 1e-4) + 1e-6
     # Every image meets the tolerance, or stopped at the cap and is named in the warning.
     for i in np.flatnonzero(~met):
-        assert steps[i] == 1025 and capped and f"image {i} " in str(capped[0].message)
+        assert steps[i] > 1025 - 512 and capped and f"image {i} " in str(capped[0].message)
     assert met.mean() >= 0.75, (np.abs(delta.numpy()) / np.abs(difference), steps)
-    assert set(steps.tolist()) <= {5, 9, 17, 33, 65, 129, 257, 513, 1025}
+    assert np.all((steps >= 9) & (steps <= 1025))
 
 
 @pytest.mark.parametrize(
@@ -83,34 +83,83 @@ def test_every_baseline_kind_meets_the_tolerance(relu_cnn, x, baseline):
     assert steps.shape == (5,) and steps.dtype == tf.int32
 
 
-def test_result_equals_a_fixed_run_at_each_images_steps(relu_cnn, x):
-    """The nested rounds compute exactly the trapezoid rule at the points each image used."""
-    ig = tfattr.IntegratedGradients(relu_cnn, steps="auto", tolerance=0.005, batch_size=16)
-    attr, delta, steps = ig.explain(
-        x, target=2, baseline="uniform", seed=1, return_convergence_delta=True, return_steps=True
-    )
-    assert len(set(steps.numpy().tolist())) > 1  # images stopped at different rounds
-    for i, n in enumerate(steps.numpy()):
-        fixed, fixed_delta = ig.explain(
-            x[i : i + 1],
-            target=2,
-            steps=int(n),
-            baseline="uniform",
-            seed=1,
-            return_convergence_delta=True,
-        )
-        scale = np.abs(fixed.numpy()).max()
-        np.testing.assert_allclose(attr[i], fixed[0], rtol=0, atol=2e-6 * scale)
-        np.testing.assert_allclose(delta[i], fixed_delta[0], atol=1e-5)
+def test_maps_approach_a_high_step_reference_as_the_tolerance_tightens(relu_cnn, x):
+    """The pieces refined where their error is large give maps converging to the integral."""
+    reference = tfattr.IntegratedGradients(relu_cnn, steps=4097).explain(x, target=2).numpy()
+    ig = tfattr.IntegratedGradients(relu_cnn, steps="auto", max_steps=4097)
+    distances = []
+    for tolerance in (0.1, 0.01, 0.001):
+        attr = ig.explain(x, target=2, tolerance=tolerance).numpy()
+        distances.append(np.abs(attr - reference).sum() / np.abs(reference).sum())
+    assert distances[2] < distances[0] and distances[2] < 0.01, distances
 
 
 def test_tight_tolerance_equals_a_fixed_high_step_run_and_reports_the_cap(relu_cnn, x):
-    ig = tfattr.IntegratedGradients(relu_cnn, steps="auto", tolerance=1e-7, max_steps=300)
-    with pytest.warns(convergence.ConvergenceWarning, match=r"image 0 .*max_steps=300"):
+    """With every piece refined at every round, the grid stays uniform: the result is the
+    trapezoid rule at max_steps = 8 * 2^r + 1 points."""
+    ig = tfattr.IntegratedGradients(relu_cnn, steps="auto", tolerance=1e-9, max_steps=257)
+    with pytest.warns(convergence.ConvergenceWarning, match=r"image 0 .*max_steps=257"):
         attr, steps = ig.explain(x, target=1, return_steps=True)
-    assert steps.numpy().tolist() == [257] * len(x)  # the largest 4 * 2^r + 1 <= 300
+    assert steps.numpy().tolist() == [257] * len(x)
     fixed = tfattr.IntegratedGradients(relu_cnn, steps=257).explain(x, target=1)
     np.testing.assert_allclose(attr, fixed, rtol=0, atol=2e-6 * np.abs(fixed.numpy()).max())
+
+
+def counting_cubic_model():
+    """scores = x^3 @ W, as a callable that counts the rows it is called on. Along a straight
+    path from 0 its integrand is 3 a^2 sum(W x^3): every piece of the path has the same
+    curvature, so every piece is refined at every round (a uniform grid)."""
+    kernel, _ = toy_models.linear_weights()
+    rows = tf.Variable(0, dtype=tf.int64, trainable=False)
+
+    def model(images):
+        rows.assign_add(tf.cast(tf.shape(images)[0], tf.int64))
+        return tf.reshape(images**3, (tf.shape(images)[0], -1)) @ kernel
+
+    return model, rows
+
+
+def test_refining_reuses_every_earlier_gradient(x):
+    """n points -> 2n - 1 costs n - 1 model rows; F(x), F(b) cost none (batch_size=1: no
+    padding rows)."""
+    model, rows = counting_cubic_model()
+    ig = tfattr.IntegratedGradients(model, steps="auto", tolerance=1e-9, batch_size=1)
+    ig.explain(x[:1], target=0, steps=2)  # the adapter's first call probes the output once
+    spent = []
+    for most in (9, 17, 33, 65):
+        before = int(rows.numpy())
+        with pytest.warns(convergence.ConvergenceWarning):
+            _, steps = ig.explain(x[:1], target=0, max_steps=most, return_steps=True)
+        spent.append(int(rows.numpy()) - before)
+        assert int(steps[0]) == most
+    assert spent == [9, 17, 33, 65]  # not 9, 9 + 17, 9 + 17 + 33, ...
+    assert np.diff(spent).tolist() == [8, 16, 32]  # each refinement: n - 1 new points
+    # Several images on a ReLU network (pieces refined unevenly): the rows spent are exactly
+    # the points the images used.
+    model, rows = counting_model()
+    ig = tfattr.IntegratedGradients(model, steps="auto", tolerance=0.02, batch_size=1)
+    ig.explain(x[:1], target=0, steps=2)
+    before = int(rows.numpy())
+    _, steps = ig.explain(x, target=[0, 1, 2, 3, 0], return_steps=True)
+    assert int(rows.numpy()) - before == int(steps.numpy().sum())
+    assert len(set(steps.numpy().tolist())) > 1
+
+
+def test_cubic_model_has_the_analytic_trapezoid_error():
+    """F = sum(W x^3) from a black baseline: the trapezoid rule on n uniform points overshoots
+    by exactly 1 / (2 (n - 1)^2) of F(x) - F(0); its attribution is W x^3 times that."""
+    model, _ = counting_cubic_model()
+    kernel, _ = toy_models.linear_weights()
+    x = np.random.default_rng(2).uniform(0.5, 1, size=(2, *toy_models.SHAPE)).astype("float32")
+    ig = tfattr.IntegratedGradients(model, steps="auto", tolerance=0.001)
+    attr, delta, steps = ig.explain(x, target=1, return_convergence_delta=True, return_steps=True)
+    n = int(steps[0])
+    assert steps.numpy().tolist() == [n, n] and n == 33  # 1 / (2 * 16^2) > 0.1 % > 1 / 2048
+    exact = x.reshape(2, -1) ** 3 * kernel[:, 1]
+    np.testing.assert_allclose(
+        attr.numpy().reshape(2, -1), exact * (1 + 1 / (2 * (n - 1) ** 2)), rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_allclose(delta, exact.sum(1) / (2 * (n - 1) ** 2), rtol=1e-3)
 
 
 def counting_model():
@@ -125,58 +174,29 @@ def counting_model():
     return model, rows
 
 
-def test_refining_reuses_every_earlier_gradient(x):
-    """n points -> 2n - 1 costs n - 1 model rows; F(x), F(b) cost none (batch_size=1: no
-    padding rows)."""
-    model, rows = counting_model()
-    ig = tfattr.IntegratedGradients(model, steps="auto", tolerance=1e-9, batch_size=1)
-    ig.explain(x[:1], target=0, steps=2)  # the adapter's first call probes the output once
-    spent = []
-    for most in (5, 9, 17, 33):
-        before = int(rows.numpy())
-        with pytest.warns(convergence.ConvergenceWarning):
-            _, steps = ig.explain(x[:1], target=0, max_steps=most, return_steps=True)
-        spent.append(int(rows.numpy()) - before)
-        assert int(steps[0]) == most
-    assert spent == [5, 9, 17, 33]  # not 5, 5 + 9, 5 + 9 + 17, ...
-    assert np.diff(spent).tolist() == [4, 8, 16]  # each refinement: n - 1 new points
-    # Several images: the rows spent are exactly the points the images used.
-    before = int(rows.numpy())
-    _, steps = ig.explain(x, target=[0, 1, 2, 3, 0], tolerance=0.02, return_steps=True)
-    assert int(rows.numpy()) - before == int(steps.numpy().sum())
-
-
 def test_stack_of_baselines_converges_per_pair(relu_cnn, x):
+    """Each (image, baseline) pair is refined on its own: the stack's result is the mean of
+    the single-baseline results, each of which meets the tolerance."""
     stack = np.random.default_rng(0).uniform(size=(3, *toy_models.SHAPE)).astype("float32")
     ig = tfattr.IntegratedGradients(relu_cnn, steps="auto", tolerance=0.05)
     attr, delta, steps = ig.explain(
         x, target=1, baseline=stack, return_convergence_delta=True, return_steps=True
     )
     assert steps.shape == (5, 3)
-    single = tfattr.IntegratedGradients(relu_cnn)
-    parts = []
-    for i in range(len(x)):
-        row = []
-        for k in range(3):
-            part, part_delta = single.explain(
-                x[i : i + 1],
-                target=1,
-                baseline=stack[k],
-                steps=int(steps[i, k]),
-                return_convergence_delta=True,
-            )
-            difference, magnitude = score_terms(relu_cnn, x[i : i + 1], stack[k : k + 1], [1])
-            assert_met(part_delta.numpy(), difference, magnitude, 0.05)
-            row.append(part[0].numpy())
-        parts.append(np.mean(row, axis=0))
-    np.testing.assert_allclose(attr, np.stack(parts), atol=2e-6 * np.abs(parts).max())
-    at_x, _ = score_terms(relu_cnn, x, np.zeros_like(x), np.ones(5, int))
-    mean_b = np.mean(
-        [score_terms(relu_cnn, x, np.broadcast_to(b, x.shape), np.ones(5, int))[0] for b in stack],
-        axis=0,
-    )
-    np.testing.assert_allclose(delta, attr.numpy().sum(axis=(1, 2, 3)) - mean_b, atol=1e-4)
-    del at_x
+    parts, deltas = [], []
+    for k in range(3):
+        part, part_delta, part_steps = ig.explain(
+            x, target=1, baseline=stack[k], return_convergence_delta=True, return_steps=True
+        )
+        np.testing.assert_array_equal(part_steps, steps[:, k])
+        difference, magnitude = score_terms(
+            relu_cnn, x, np.broadcast_to(stack[k], x.shape), [1] * 5
+        )
+        assert_met(part_delta.numpy(), difference, magnitude, 0.05)
+        parts.append(part.numpy())
+        deltas.append(part_delta.numpy())
+    np.testing.assert_allclose(attr, np.mean(parts, axis=0), atol=1e-6 * np.abs(parts).max())
+    np.testing.assert_allclose(delta, np.mean(deltas, axis=0), atol=1e-5)
 
 
 def test_linear_model_is_exact_in_the_first_round():
@@ -186,7 +206,7 @@ def test_linear_model_is_exact_in_the_first_round():
     attr, steps = tfattr.IntegratedGradients(model, steps="auto").explain(
         x, target=[0, 1, 2], return_steps=True
     )
-    assert steps.numpy().tolist() == [5, 5, 5]
+    assert steps.numpy().tolist() == [9, 9, 9]
     expected = x.reshape(3, -1) * kernel[:, [0, 1, 2]].T
     np.testing.assert_allclose(attr.numpy().reshape(3, -1), expected, atol=1e-5)
 
@@ -247,8 +267,8 @@ def test_option_errors_name_the_fix(relu_cnn, x):
     for bad in (0, -0.1, True, "1%", float("inf")):
         with pytest.raises(ValueError, match="tolerance: expected a number > 0"):
             ig.explain(x, steps="auto", tolerance=bad)
-    with pytest.raises(ValueError, match="max_steps: expected an int >= 5"):
-        ig.explain(x, steps="auto", max_steps=4)
+    with pytest.raises(ValueError, match="max_steps: expected an int >= 9"):
+        ig.explain(x, steps="auto", max_steps=8)
     nt = tfattr.NoiseTunnel(tfattr.IntegratedGradients(relu_cnn, steps="auto"), samples=2)
     with pytest.raises(ValueError, match="needs an int steps"):
         nt.explain(x, target=0)

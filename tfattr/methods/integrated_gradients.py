@@ -11,10 +11,10 @@ from tfattr.core import convergence
 from tfattr.core.engine import Plan, fused, gradients
 from tfattr.core.explainer import ReferenceExplainer
 from tfattr.core.inputs import check_positive_int, check_seed
-from tfattr.core.quadrature import RULES, rule, trapezoid_midpoints, trapezoid_points
+from tfattr.core.quadrature import RULES, rule, trapezoid_midpoints
 
-# Intervals of the first round of steps="auto" (5 points); each later round doubles them.
-AUTO_START = 4
+# steps="auto" cuts the path into this many pieces, refined separately (first round: 9 points).
+SEGMENTS = 8
 
 
 @fused
@@ -115,7 +115,7 @@ class IntegratedGradients(ReferenceExplainer):
             or not 0 < tolerance < np.inf
         ):
             raise ValueError(f"tolerance: expected a number > 0 (e.g. 0.01), got {tolerance!r}.")
-        check_positive_int(options["max_steps"], "max_steps", minimum=AUTO_START + 1)
+        check_positive_int(options["max_steps"], "max_steps", minimum=SEGMENTS + 1)
         if isinstance(steps, str):
             if steps != "auto":
                 raise ValueError(f"steps: expected 'auto' or an int, got {steps!r}.")
@@ -168,10 +168,11 @@ class IntegratedGradients(ReferenceExplainer):
             return np.arange(n, dtype=np.int32) * baselines.count
         return np.zeros(n, np.int32)
 
-    def _path_plan(self, alphas, weights, signs, baselines, first, stack: bool) -> Plan:
+    def _path_plan(self, alphas, weights, signs, baselines, first, stack: bool, spans=None) -> Plan:
         """Rows ``b + alpha (x - b)`` weighted by ``weights``, for each engine image and each of
         its baselines (``stack``: all ``baselines.count`` of them, averaged; else the one at row
-        ``first[image]``).
+        ``first[image]``). ``spans``: optional ``(offsets, lengths)`` per engine image, which
+        then covers the piece ``offset + length * alphas`` of the path.
 
         With ``signs`` (+1 at alpha = 1, -1 at alpha = 0, 0 elsewhere) each row also carries
         ``sign * F(point)`` and ``|sign| * |F(point)|``: their sums per image are
@@ -183,6 +184,7 @@ class IntegratedGradients(ReferenceExplainer):
         # (x - b) is the same for all rows of an image: applied once per image by `factor`.
         per_image_factor = count == 1
         scores = signs is not None
+        pieces = spans is not None
 
         def baseline(tensors, image, k):
             if single:  # (1, H, W, C), broadcast: no copy per row
@@ -193,7 +195,12 @@ class IntegratedGradients(ReferenceExplainer):
             steps = tf.shape(tensors["alphas"])[0]
             step, k = rows.point % steps, rows.point // steps
             b = baseline(tensors, rows.image, k)
-            alpha = tf.reshape(tf.gather(tensors["alphas"], step), (-1, 1, 1, 1))
+            alpha = tf.gather(tensors["alphas"], step)
+            if pieces:
+                alpha = tf.gather(tensors["offsets"], rows.image) + alpha * tf.gather(
+                    tensors["lengths"], rows.image
+                )
+            alpha = tf.reshape(alpha, (-1, 1, 1, 1))
             weight = tf.gather(tensors["weights"], step)
             if rows.images is not None:  # x_rows are plain copies: gather inside the fused build
                 point = _interpolate_rows(rows.images, rows.image, b, alpha)
@@ -236,10 +243,13 @@ class IntegratedGradients(ReferenceExplainer):
         }
         if scores:
             tensors["signs"] = tf.constant(signs, tf.float32)
+        if pieces:
+            tensors["offsets"] = tf.constant(spans[0], tf.float32)
+            tensors["lengths"] = tf.constant(spans[1], tf.float32)
         return Plan(
             points=len(alphas) * count,
             make_rows=make_rows,
-            key=("integrated_gradients", single, per_image_factor, scores),
+            key=("integrated_gradients", single, per_image_factor, scores, pieces),
             factor=factor if per_image_factor else None,
             attribute=attribute if scores else None,
             tensors=tensors,
@@ -278,53 +288,98 @@ class IntegratedGradients(ReferenceExplainer):
         return attr, delta, tf.fill(shape, tf.constant(steps, tf.int32))
 
     def _adaptive(self, x, targets, baselines, options):
-        """Nested trapezoid rounds over the (image, baseline) units that miss the tolerance."""
+        """Per (image, baseline) unit: the path cut into ``SEGMENTS`` pieces, each refined by
+        doubling its intervals while its own completeness error is above its share."""
         n, count = int(x.shape[0]), baselines.count
         tolerance, most = float(options["tolerance"]), int(options["max_steps"])
+        units, pieces, length = n * count, SEGMENTS, 1.0 / SEGMENTS
         unit_image = np.repeat(np.arange(n, dtype=np.int32), count)
         unit_k = np.tile(np.arange(count, dtype=np.int32), n)
-        first = unit_image * count + unit_k if baselines.per_image else unit_k
+        unit_first = unit_image * count + unit_k if baselines.per_image else unit_k
         if count == 1:
             x_units, t_units = x, targets
         else:
             x_units, t_units = tf.gather(x, unit_image), tf.gather(targets, unit_image)
 
-        intervals = AUTO_START
-        alphas, weights = trapezoid_points(intervals)
-        signs = np.zeros(len(alphas))
-        signs[[0, -1]] = (-1.0, 1.0)
-        plan = self._path_plan(alphas, weights, signs, baselines, first, False)
-        sums = self.engine.run(x_units, t_units, plan)["sum"]
+        # First round: the pieces' ends, one engine image each (an end's gradient belongs to the
+        # two pieces beside it, so it is needed on its own); its score gives F there.
+        end_unit = np.repeat(np.arange(units, dtype=np.int32), pieces + 1)
+        end_at = np.tile(np.arange(pieces + 1), units) * length
+        plan = self._path_plan(
+            np.zeros(1),
+            np.ones(1),
+            np.ones(1),
+            baselines,
+            unit_first[end_unit],
+            False,
+            spans=(end_at, np.zeros(len(end_at))),
+        )
+        sums = self.engine.run(tf.gather(x_units, end_unit), tf.gather(t_units, end_unit), plan)[
+            "sum"
+        ]
         size = sums.shape[1] - 2
-        # Per unit: sum over its points of weight * (x - b) * gradient (divide by intervals).
-        totals = tf.Variable(sums[:, :size], trainable=False)
-        summary = tf.stack(
-            [tf.reduce_sum(sums[:, :size], axis=1), sums[:, size], sums[:, size + 1]]
-        ).numpy()
-        summed, difference, magnitude = summary[0], summary[1], summary[2] / 2
+        maps = tf.reshape(sums[:, :size], (units, pieces + 1, size))
+        # Per piece: its points' (x - b) * gradient, trapezoid-weighted (times length / level).
+        totals = tf.Variable(
+            tf.reshape(0.5 * (maps[:, :-1] + maps[:, 1:]), (units * pieces, size)),
+            trainable=False,
+        )
+        ends = tf.concat(
+            [tf.reduce_sum(maps, axis=2), tf.reshape(sums[:, size], (units, pieces + 1))], 1
+        ).numpy()  # one small read: each end's attribution sum and score
+        h, at = ends[:, : pieces + 1], ends[:, pieces + 1 :]
+        summed = 0.5 * (h[:, :-1] + h[:, 1:])
+        exact = np.diff(at, axis=1)  # F at a piece's end minus F at its start: its integral
+        difference = at[:, -1] - at[:, 0]
+        magnitude = (np.abs(at[:, -1]) + np.abs(at[:, 0])) / 2
         limit = tolerance * convergence.reference(difference, magnitude)
-        used = np.full(n * count, intervals)
-        active = np.arange(n * count)
-        while True:
-            error = np.abs(summed[active] / intervals - difference[active])
-            active = active[error > limit[active]]
-            if not active.size or 2 * intervals + 1 > most:
-                break
-            new = trapezoid_midpoints(intervals)  # n - 1 new points, each of weight 1
-            plan = self._path_plan(
-                new, np.ones(len(new)), np.zeros(len(new)), baselines, first[active], False
-            )
-            sums = self.engine.run(tf.gather(x_units, active), tf.gather(t_units, active), plan)[
-                "sum"
-            ]
-            totals.scatter_nd_add(active[:, None], sums[:, :size])
-            summed[active] += tf.reduce_sum(sums[:, :size], axis=1).numpy()
-            intervals *= 2
-            used[active] = intervals
+        level = np.ones((units, pieces), np.int64)  # intervals per piece
 
-        unit_attr = tf.convert_to_tensor(totals) / tf.constant(used[:, None], tf.float32)
+        active = np.arange(units)
+        while True:
+            errors = summed * (length / level) - exact  # each piece's own completeness error
+            active = active[np.abs(errors[active].sum(axis=1)) > limit[active]]
+            chosen = []
+            for u in active:
+                budget = most - 1 - int(level[u].sum())
+                for j in np.argsort(-np.abs(errors[u])):  # worst first, within max_steps
+                    if abs(errors[u, j]) > limit[u] / pieces and level[u, j] <= budget:
+                        chosen.append(u * pieces + j)
+                        budget -= int(level[u, j])
+            if not chosen:  # every unit converged, or none can refine within max_steps
+                break
+            chosen = np.array(chosen)
+            flat_level = level.reshape(-1)
+            reads, groups = [], []
+            for m in np.unique(flat_level[chosen]):  # pieces at one level run together
+                group = chosen[flat_level[chosen] == m]
+                new = trapezoid_midpoints(int(m))  # m new points, each of weight 1
+                owner = group // pieces
+                plan = self._path_plan(
+                    new,
+                    np.ones(len(new)),
+                    np.zeros(len(new)),
+                    baselines,
+                    unit_first[owner],
+                    False,
+                    spans=((group % pieces) * length, np.full(len(group), length)),
+                )
+                sums = self.engine.run(tf.gather(x_units, owner), tf.gather(t_units, owner), plan)[
+                    "sum"
+                ]
+                totals.scatter_nd_add(group[:, None], sums[:, :size])
+                reads.append(tf.reduce_sum(sums[:, :size], axis=1))
+                groups.append(group)
+            added = tf.concat(reads, 0).numpy()  # one small read per round
+            summed.reshape(-1)[np.concatenate(groups)] += added
+            level.reshape(-1)[chosen] *= 2
+
+        scale = tf.constant((length / level).reshape(-1, 1), tf.float32)
+        unit_attr = tf.reduce_sum(tf.reshape(totals * scale, (units, pieces, size)), axis=1)
         unit_delta = tf.reduce_sum(unit_attr, axis=1) - tf.constant(difference, tf.float32)
-        if active.size:
+        used = level.sum(axis=1) + 1
+        missed = np.abs(unit_delta.numpy()) > limit
+        if missed.any():
             labels = [f"image {i}" for i in unit_image]
             if count > 1:
                 labels = [
@@ -335,15 +390,15 @@ class IntegratedGradients(ReferenceExplainer):
                 difference,
                 magnitude,
                 method=f"{type(self).__name__}(steps='auto', tolerance={tolerance:g})",
-                fix=f"they stopped at {intervals + 1} points (max_steps={most}); raise max_steps "
-                "or the tolerance",
+                fix=f"they used up to {int(used[missed].max())} points (max_steps={most}); raise "
+                "max_steps or the tolerance",
                 threshold=tolerance,
                 labels=labels,
                 stacklevel=4,
             )
         attr = tf.reduce_mean(tf.reshape(unit_attr, (n, count, -1)), axis=1)
         delta = tf.reduce_mean(tf.reshape(unit_delta, (n, count)), axis=1)
-        steps = tf.constant((used + 1).astype(np.int32))
+        steps = tf.constant(used.astype(np.int32))
         if count > 1:
             steps = tf.reshape(steps, (n, count))
         return tf.reshape(attr, x.shape), delta, steps
