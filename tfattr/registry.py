@@ -81,8 +81,9 @@ _ENTRIES = (
     MethodInfo(
         "integrated_gradients",
         "IntegratedGradients",
-        {"steps": 32},
-        summary="path integral of gradients from a black baseline (32 steps)",
+        {"steps": "auto", "tolerance": 0.01},
+        summary="path integral of gradients from a black baseline (steps per image for 1% "
+        "completeness)",
         module="tfattr.methods.integrated_gradients",
     ),
     MethodInfo(

@@ -47,3 +47,21 @@ def test_errors_name_the_argument():
         rule("riemann_trapezoid", 1)
     with pytest.raises(ValueError, match="steps"):
         rule("riemann_left", 0)
+
+
+@pytest.mark.parametrize("intervals", [1, 2, 4, 16])
+def test_trapezoid_refinement_nests(intervals):
+    """Doubling keeps every point: old points + midpoints are the rule on 2m intervals, and
+    the refined weighted sum is (old sum + new sum) / (2m)."""
+    from tfattr.core.quadrature import trapezoid_midpoints, trapezoid_points
+
+    alphas, weights = trapezoid_points(intervals)
+    new = trapezoid_midpoints(intervals)
+    assert len(new) == intervals == len(alphas) - 1  # n points -> 2n - 1: n - 1 new
+    fine, fine_weights = rule("riemann_trapezoid", 2 * intervals + 1)
+    np.testing.assert_allclose(np.sort(np.concatenate([alphas, new])), fine, atol=1e-15)
+    f = np.cos(3 * fine) + fine**2
+    coarse_sum = np.sum(weights * (np.cos(3 * alphas) + alphas**2))
+    refined = (coarse_sum + np.sum(np.cos(3 * new) + new**2)) / (2 * intervals)
+    assert refined == pytest.approx(np.sum(fine_weights * f), abs=1e-13)
+    np.testing.assert_allclose(weights / intervals, rule("riemann_trapezoid", intervals + 1)[1])

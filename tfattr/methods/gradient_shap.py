@@ -19,6 +19,14 @@ class GradientShap(GradientExplainer):
     ``attr = mean_s (x + e_s - b_s) * dF(b_s + a_s (x + e_s - b_s))/dx`` (Captum's definition).
     With one baseline and many samples it tends to Integrated Gradients.
 
+    There is no ``samples="auto"`` (Integrated Gradients' ``steps="auto"``): its error is the
+    Monte Carlo spread of random draws, not a quadrature error. The completeness delta of one
+    draw set is itself random (a small delta can come from errors that cancel in the sum while
+    the map is still noisy), so stopping when it is small would certify nothing and would bias
+    the estimate towards draws that happen to add up. Use more ``samples`` (the spread falls as
+    ``1 / sqrt(samples)``), or Integrated Gradients with ``steps="auto"`` and a stack of
+    baselines for an error-controlled average over baselines.
+
     Args:
         samples: number of draws (gradient evaluations per image). Default 50.
         stddev: standard deviation of the Gaussian input noise, absolute. Default 0.
