@@ -263,16 +263,13 @@ class IntegratedGradients(ReferenceExplainer):
         alphas, weights = rule(method, steps)
         n = int(x.shape[0])
         trapezoid = method == "riemann_trapezoid"
-        signs = None
+        # Every rule runs the same compiled step; only the trapezoid rule has both ends.
+        signs = np.zeros(steps)
         if trapezoid:
-            signs = np.zeros(steps)
             signs[[0, -1]] = (-1.0, 1.0)
         plan = self._path_plan(alphas, weights, signs, baselines, self._first(x, baselines), True)
-        sums = self.engine.run(x, targets, plan)["sum"]
-        if trapezoid:
-            attr, difference, magnitude = _split_ends(sums, x.shape)
-        else:
-            attr = sums
+        attr, difference, magnitude = _split_ends(self.engine.run(x, targets, plan)["sum"], x.shape)
+        if not trapezoid:
             difference, magnitude = _score_terms(self.engine, x, targets, baselines)
         delta = tf.reduce_sum(tf.reshape(attr, (n, -1)), axis=1) - difference
         convergence.warn_inaccurate(
