@@ -40,18 +40,23 @@ class IntegratedGradients(ReferenceExplainer):
     ``delta = sum(IG) - (F(x) - mean_k F(b_k))`` per image (``return_convergence_delta=True``).
 
     **Steps to a requested accuracy** (``steps="auto"``): each image (each image and baseline,
-    for a stack) is refined until ``|delta| <= tolerance * |F(x) - F(b)|``. The trapezoid rule
-    starts on 5 points; a round doubles the intervals of the images that still miss the
-    tolerance, so ``n`` points become ``2n - 1`` at the cost of the ``n - 1`` new midpoints (the
-    earlier gradients are kept), and the images that still need work run together, in full
-    chunks. ``F(x)`` and ``F(b)`` come from the path's two end points, so the check costs no
-    extra model call; the host reads one small vector per round. An image stops at the largest
-    number of points ``4 * 2^r + 1`` not above ``max_steps``; those that still miss the
-    tolerance there are named in a :class:`~tfattr.core.convergence.ConvergenceWarning`. Where
-    ``|F(x) - F(b)|`` is under 1 % of the scores' size ``(|F(x)| + |F(b)|) / 2``, the tolerance
-    is taken relative to that 1 % instead (an absolute floor for images whose score barely
-    changes). The result for an image that used ``n`` points equals a fixed ``steps=n``
-    trapezoid run, to float precision.
+    for a stack) is refined until ``|delta| <= tolerance * |F(x) - F(b)|``. The path is cut
+    into 8 equal pieces; the first round evaluates their 9 ends. Every point's score is read
+    with its gradient, so each piece's own completeness error (its trapezoid sum minus
+    ``F(end) - F(start)``) is exact and costs no extra model call. While an image misses the
+    tolerance, each of its pieces whose error exceeds ``tolerance / 8`` of ``|F(x) - F(b)|``
+    doubles its intervals: ``n`` points become ``2n - 1`` at the cost of the ``n - 1`` new
+    midpoints (earlier gradients are kept), most errors being where the gradient changes
+    fastest (near a black baseline, on photos). The pieces that need work run together across
+    images, one engine run per refinement level, and the host reads one small vector per
+    round. An image stops when refining any piece would exceed ``max_steps`` points; those
+    that still miss the tolerance are named in a
+    :class:`~tfattr.core.convergence.ConvergenceWarning`. Where ``|F(x) - F(b)|`` is under 1 %
+    of the scores' size ``(|F(x)| + |F(b)|) / 2``, the tolerance is taken relative to that 1 %
+    instead (a floor for images whose score barely changes). An image's result is the
+    trapezoid rule on the points it used; where all its pieces reach the same level (e.g. a
+    tight tolerance with ``max_steps = 8 * 2^r + 1``) it equals a fixed ``steps`` trapezoid
+    run to float precision. See ``docs/guides/ig_accuracy.md``.
 
     What the tolerance guarantees: the attributions add up to ``F(x) - F(b)`` within it
     (completeness). It does not bound the error of each pixel's value: the rule's errors can
@@ -61,14 +66,15 @@ class IntegratedGradients(ReferenceExplainer):
 
     Args:
         steps: gradient evaluations along the path per image and baseline (Captum's
-            ``n_steps``), or ``"auto"`` (the trapezoid rule refined per image until
-            ``tolerance`` is met). Default 50.
+            ``n_steps``), or ``"auto"`` (the trapezoid rule refined per image, where the
+            path needs it, until ``tolerance`` is met). Default 50.
         method: ``riemann_trapezoid`` (default), ``riemann_left``, ``riemann_right``,
             ``riemann_middle`` or ``gausslegendre``; ``steps="auto"`` needs the trapezoid rule
             (the only one whose points nest).
         tolerance: ``steps="auto"``: the largest acceptable ``|delta| / |F(x) - F(b)|``.
             Default 0.01.
-        max_steps: ``steps="auto"``: the most points per image and baseline. Default 1025.
+        max_steps: ``steps="auto"``: the most points per image and baseline (at least 9).
+            Default 1025.
         baseline: ``None``/``"black"``, ``"white"``, ``"uniform"``, ``"blur"``, a tensor
             broadcastable to one image, or a stack ``(K, H, W, C)`` (see
             :mod:`tfattr.core.baselines`).
