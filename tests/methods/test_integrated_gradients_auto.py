@@ -315,3 +315,15 @@ def test_real_mobilenet_photos_meet_the_tolerance(imagenet_assets):
     with pytest.warns(convergence.ConvergenceWarning, match="image 0"):  # the zebra
         ig.explain(x, target=targets, steps=32)
     assert int(steps[0]) > 33
+
+
+def test_stacks_of_other_sizes_reuse_no_stale_weights(relu_cnn, x):
+    """Compiled steps are shared between calls (and explainers): a stack of 4 after a stack of
+    2 is averaged over 4, in fixed and adaptive runs."""
+    stack = np.random.default_rng(3).uniform(size=(4, *toy_models.SHAPE)).astype("float32")
+    ig = tfattr.IntegratedGradients(relu_cnn, steps=9, batch_size=8)
+    for steps in (9, "auto"):
+        ig.explain(x, target=0, steps=steps, baseline=stack[:2])
+        together = ig.explain(x, target=0, steps=steps, baseline=stack).numpy()
+        alone = [ig.explain(x, target=0, steps=steps, baseline=b).numpy() for b in stack]
+        np.testing.assert_allclose(together, np.mean(alone, axis=0), atol=1e-5)

@@ -214,7 +214,7 @@ class IntegratedGradients(ReferenceExplainer):
                 point = _interpolate(x_rows, b, alpha)
             multiplier = None
             if not per_image_factor:
-                weight = weight / tf.cast(count, tf.float32)
+                weight = weight / tf.cast(tensors["baseline_count"], tf.float32)
                 multiplier = x_rows - b
             if not scores:
                 if multiplier is None:
@@ -222,7 +222,7 @@ class IntegratedGradients(ReferenceExplainer):
                 return point, tf.reshape(weight, (-1, 1, 1, 1)) * multiplier
             sign = tf.gather(tensors["signs"], step)
             if not per_image_factor:
-                sign = sign / tf.cast(count, tf.float32)
+                sign = sign / tf.cast(tensors["baseline_count"], tf.float32)
             return point, (weight, sign, multiplier)
 
         def attribute(points, targets, coef, adapter):
