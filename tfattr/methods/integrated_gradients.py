@@ -323,10 +323,7 @@ class IntegratedGradients(ReferenceExplainer):
         size = sums.shape[1] - 2
         maps = tf.reshape(sums[:, :size], (units, pieces + 1, size))
         # Per piece: its points' (x - b) * gradient, trapezoid-weighted (times length / level).
-        totals = tf.Variable(
-            tf.reshape(0.5 * (maps[:, :-1] + maps[:, 1:]), (units * pieces, size)),
-            trainable=False,
-        )
+        totals = tf.reshape(0.5 * (maps[:, :-1] + maps[:, 1:]), (units * pieces, size))
         ends = tf.concat(
             [tf.reduce_sum(maps, axis=2), tf.reshape(sums[:, size], (units, pieces + 1))], 1
         ).numpy()  # one small read: each end's attribution sum and score
@@ -370,7 +367,8 @@ class IntegratedGradients(ReferenceExplainer):
                 sums = self.engine.run(tf.gather(x_units, owner), tf.gather(t_units, owner), plan)[
                     "sum"
                 ]
-                totals.scatter_nd_add(group[:, None], sums[:, :size])
+                # A plain tensor, not a variable: explain() may run inside a tf.distribute scope.
+                totals = tf.tensor_scatter_nd_add(totals, group[:, None], sums[:, :size])
                 reads.append(tf.reduce_sum(sums[:, :size], axis=1))
                 groups.append(group)
             added = tf.concat(reads, 0).numpy()  # one small read per round
