@@ -65,11 +65,13 @@ def test_trained_model_meets_the_tolerance_on_every_image():
 
 
 @pytest.mark.parametrize(
-    "baseline", ["black", "white", "uniform", "blur", 0.3, "per_image_tensor"], ids=str
+    "baseline", ["black", "white", "uniform", "blur", 0.3, "channels", "per_image"], ids=str
 )
 def test_every_baseline_kind_meets_the_tolerance(relu_cnn, x, baseline):
-    if baseline == "per_image_tensor":
-        baseline = np.full(toy_models.SHAPE, 0.5, "float32") * np.linspace(0, 1, 3)
+    if baseline == "channels":
+        baseline = np.linspace(0, 1, 3).astype("float32")
+    elif baseline == "per_image":
+        baseline = tfattr.core.baselines.per_image(np.flip(x, axis=0).copy())
     targets = np.array([0, 1, 2, 3, 0])
     ig = tfattr.IntegratedGradients(relu_cnn, steps="auto", tolerance=0.02, seed=3)
     attr, delta, steps = ig.explain(
