@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from tfattr.core import convergence
 from tfattr.viz.arrays import (
     SIGNS,
     as_images,
@@ -45,8 +46,9 @@ from tfattr.viz.images import png_bytes, render
 from tfattr.viz.styles import METHODS, STYLES, map_kind, resolve_style
 
 FORMAT = "tfattr.report/1"
-# A convergence delta is flagged when |delta| exceeds this share of |F(x) - F(baseline)|.
-DELTA_TOLERANCE = 0.05
+# A convergence delta is flagged when |delta| exceeds this share of |F(x) - F(baseline)|: the
+# one threshold the explainers' warning uses too.
+DELTA_TOLERANCE = convergence.WARN_FRACTION
 # Images at most this wide (px) are shown with crisp pixels rather than smoothed.
 SMALL_IMAGE_PX = 96
 
@@ -650,8 +652,8 @@ def _deltas(deltas, attributions, n: int) -> dict[str, np.ndarray]:
 
 def _delta_facts(delta: float, maps: np.ndarray) -> dict:
     """The delta and its share of F(x) - F(b) (= sum(attr) - delta), for one image."""
-    difference = float(maps.sum()) - float(delta)
-    relative = abs(float(delta)) / abs(difference) if difference != 0 else None
+    difference = float(convergence.score_difference(maps[None], [delta])[0])
+    relative = float(convergence.relative_error([delta], [difference])[0]) if difference else None
     return {
         "convergence_delta": float(delta),
         "score_difference": difference,
