@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfattr.core.explainer import Explainer
+from tfattr.core.tf_compat import existing_global_generator
 from tfattr.viz.figures import compare
 from tfattr.viz.images import figure_to_array, save
 
@@ -235,9 +236,7 @@ def _preserved_random_state():
 
 def _global_generator():
     """TF's global tf.random.Generator if it was ever created (without creating it)."""
-    from tensorflow.python.ops import stateful_random_ops  # no public "peek" exists
-
-    return getattr(stateful_random_ops, "global_generator", None)
+    return existing_global_generator()
 
 
 def _materialise(data, max_images: int) -> tuple[np.ndarray, np.ndarray | None]:

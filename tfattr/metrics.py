@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import numbers
 import warnings
+import weakref
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -72,12 +73,18 @@ def model_engine(model, *, output: str, batch_size: int = 32) -> GradientEngine:
         model = model.adapter
     if not isinstance(model, ModelAdapter):
         return GradientEngine(ModelAdapter(model, output=output), batch_size=batch_size)
-    engines = model.__dict__.setdefault("_metric_engines", {})
+    engines = _ENGINES.setdefault(model, {})
     key = (output, batch_size)
     if key not in engines:
-        adapter = model if model.output == output else ModelAdapter(model, output=output)
+        # A new adapter of the same model: an engine holding `model` itself would keep the weak
+        # key alive for ever.
+        adapter = ModelAdapter(model.model, output=output, output_index=model.output_index)
         engines[key] = GradientEngine(adapter, batch_size=batch_size)
     return engines[key]
+
+
+# adapter -> {(output, batch_size): engine}; entries go when the adapter (or explainer) does.
+_ENGINES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def resolve_targets(engine: GradientEngine, x: tf.Tensor, target) -> tf.Tensor:

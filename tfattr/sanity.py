@@ -30,6 +30,7 @@ from tfattr.core.inputs import (
     check_positive_int,
     check_seed,
 )
+from tfattr.core.optional import require
 from tfattr.core.random import uniform_rows
 from tfattr.errors import ModelError, OpaqueModelError
 from tfattr.methods.noise_tunnel import NoiseTunnel
@@ -200,8 +201,8 @@ def similarity(first, second) -> dict[str, np.ndarray]:
         >>> tfattr.sanity.similarity(before, after)["spearman_abs"].shape   # one per image
         (2,)
     """
-    from skimage.feature import hog
-    from skimage.metrics import structural_similarity
+    hog = require("skimage.feature", "similarity (HOG)").hog
+    structural_similarity = require("skimage.metrics", "similarity (SSIM)").structural_similarity
 
     abs1, signed1 = _maps(first)
     abs2, signed2 = _maps(second)

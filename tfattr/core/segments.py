@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from tfattr.core.optional import require
+
 ALGORITHMS = ("slic", "quickshift", "felzenszwalb")
 
 
@@ -67,7 +69,7 @@ def segment(x: tf.Tensor, segments="slic", n_segments: int = 50):
 
 
 def _superpixels(image: np.ndarray, algorithm: str, n_segments: int) -> np.ndarray:
-    from skimage import segmentation
+    segmentation = require("skimage.segmentation", f"segments={algorithm!r} (superpixels)")
 
     low, high = image.min(), image.max()
     image = (image - low) / (high - low) if high > low else np.zeros_like(image)

@@ -8,6 +8,7 @@ import tensorflow as tf
 from tfattr.core import baselines as base
 from tfattr.core.explainer import Explainer
 from tfattr.core.inputs import check_choice, check_positive_int
+from tfattr.core.optional import require
 from tfattr.methods.integrated_gradients import IntegratedGradients
 
 # PAIR saliency's segmentation settings: Felzenszwalb at six scales on the image resized to
@@ -31,9 +32,10 @@ class _MinMaxIG(IntegratedGradients):
 
 def felzenszwalb_masks(image: np.ndarray) -> np.ndarray:
     """PAIR's XRAI segments of one image ``(H, W, C)``: boolean masks ``(K, H, W)``."""
-    from skimage import segmentation
-    from skimage.morphology import dilation, disk
-    from skimage.transform import resize
+    segmentation = require("skimage.segmentation", "XRAI's default segments")
+    morphology = require("skimage.morphology", "XRAI's default segments")
+    dilation, disk = morphology.dilation, morphology.disk
+    resize = require("skimage.transform", "XRAI's default segments").resize
 
     height, width = image.shape[:2]
     low, high = image.min(), image.max()
