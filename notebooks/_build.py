@@ -24,26 +24,29 @@ def code(text: str):
     return nbformat.v4.new_code_cell(textwrap.dedent(text).strip())
 
 
-def header(name: str, title: str, intro: str) -> list:
+def header(name: str, title: str, intro: str, package: str = "tfattr") -> list:
+    """Title, Colab badge and the install cell; ``package`` is what pip installs on Colab."""
     badge = f"[![Open In Colab]({BADGE})]({COLAB}{name}.ipynb)"
+    requirement = f'"{package}"' if "[" in package else package
     return [
         md(f"# {title}\n\n{badge}\n\n" + textwrap.dedent(intro).strip()),
         md(
-            """
+            f"""
             ## Setup
 
             On Colab, pick a GPU runtime (*Runtime → Change runtime type*) and run the next cell
-            to install tfattr. If pip replaces Colab's TensorFlow, restart the session
-            (*Runtime → Restart session*) once and run the notebook from the top. Locally, install
-            it once with `pip install tfattr`.
+            to install tfattr. tfattr runs on the TensorFlow that Colab has (2.16 to 2.21, with
+            its Keras and tf-keras), so pip keeps it and no restart is needed; only on a runtime
+            outside that range pip installs a supported TensorFlow, and then the session needs
+            one restart (*Runtime → Restart session*). Locally: `pip install {requirement}`.
             """
         ),
         code(
-            """
+            f"""
             import sys
 
             if "google.colab" in sys.modules:
-                !pip install -q tfattr
+                !pip install -q {requirement}
             """
         ),
     ]
@@ -402,6 +405,7 @@ def notebook_02() -> list:
         Predictions*, 2017, [arXiv:1705.07874](https://arxiv.org/abs/1705.07874); DeepLift:
         Shrikumar et al., 2017, [arXiv:1704.02685](https://arxiv.org/abs/1704.02685)).
         """,
+        package="tfattr[segments]",  # tfattr.sanity.similarity (SSIM, HOG)
     )
     cells += [
         code(

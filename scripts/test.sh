@@ -1,7 +1,55 @@
 #!/usr/bin/env bash
-# Sets up ./.venv (Python >= 3.10) with tfattr and its test dependencies, then runs the whole suite.
-# Extra arguments go to pytest, e.g. ./scripts/test.sh tests/methods -k ig
+# The test command. With pytest arguments it runs them on the newest supported TensorFlow, e.g.
+#   ./scripts/test.sh tests/methods -k ig
+# Without arguments (what CI runs, from nothing) it tests the supported range:
+#   1. the whole suite on TF 2.21 (./.venv);
+#   2. the model-kind tests on TF 2.21 with TF_USE_LEGACY_KERAS=1 (tf.keras = tf-keras);
+#   3. a representative part (OLDEST_TESTS: every method on every model kind, the adapter, the
+#      CLI, one notebook, the compatibility layer) on TF 2.16 + Keras 3.3.3 (./.venv-tf2.16);
+#   4. that pip installs tfattr into an environment holding TF 2.19 + Keras 3.8 without changing
+#      TensorFlow, Keras, tf-keras or NumPy (scripts/check_install.py; needs PyPI).
+# Each environment comes from scripts/_venv.sh. TFATTR_TEST_RANGE=0 runs step 1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/_venv.sh
-exec .venv/bin/python -m pytest -n "${TFATTR_TEST_WORKERS:-2}" "$@"
+NEWEST=2.21
+OLDEST=2.16 OLDEST_KERAS=3.3.3
+CHECKED=2.19 CHECKED_KERAS=3.8.0
+OLDEST_TESTS=(
+  tests/core/test_methods_on_model_kinds.py
+  tests/core/test_model_kinds.py
+  tests/core/test_tf_compat.py
+  tests/test_package.py
+  tests/test_install_check.py
+  tests/cli
+  tests/report/test_callbacks.py
+  "tests/notebooks/test_notebooks.py::test_notebook_runs_offline[05_cifar10_cnn_deeplift_noise_tunnel]"
+)
+LEGACY_TESTS=(tests/core/test_model_kinds.py tests/core/test_methods_on_model_kinds.py)
+export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
+pytest_n=(-n "${TFATTR_TEST_WORKERS:-2}")
+
+scripts/_venv.sh .venv "$NEWEST"
+if [ $# -gt 0 ]; then
+  exec .venv/bin/python -m pytest "${pytest_n[@]}" "$@"
+fi
+
+status=0
+step() {  # step NAME COMMAND...: runs it, timed; a failure fails the run at the end
+  local start=$SECONDS
+  echo "=== $1" >&2
+  "${@:2}" || { status=1; echo "=== FAILED: $1" >&2; }
+  echo "=== $1: $((SECONDS - start)) s" >&2
+}
+step "whole suite, TF $NEWEST" .venv/bin/python -m pytest "${pytest_n[@]}"
+if [ "${TFATTR_TEST_RANGE:-1}" != 0 ]; then
+  step "model kinds, TF $NEWEST, TF_USE_LEGACY_KERAS=1" \
+    env TF_USE_LEGACY_KERAS=1 .venv/bin/python -m pytest "${pytest_n[@]}" "${LEGACY_TESTS[@]}"
+  step "environment, TF $OLDEST" scripts/_venv.sh ".venv-tf$OLDEST" "$OLDEST" "$OLDEST_KERAS"
+  step "representative part, TF $OLDEST" \
+    ".venv-tf$OLDEST/bin/python" -m pytest "${pytest_n[@]}" "${OLDEST_TESTS[@]}"
+  scratch=$(mktemp -d)
+  step "install check, TF $CHECKED" .venv/bin/python scripts/check_install.py \
+    --venv "$scratch/venv" --tf "$CHECKED" --keras "$CHECKED_KERAS" ".[test]"
+  rm -rf "$scratch"
+fi
+exit $status

@@ -7,14 +7,28 @@ the forward pass and its gradient must give the same result. Part of the test ru
 oldest supported TensorFlow (``scripts/test.sh``).
 """
 
+import os
+
 import numpy as np
 import pytest
+import tensorflow as tf
 import toy_models
 from test_invariants import METHODS
 
 import tfattr
+from tfattr.core.adapter import model_kind
 
-KINDS = ["functional", "sequential", "nested", "subclassed", "tf_keras", "saved_model", "callable"]
+# "tf.keras": a model built with tf.keras, which is tf-keras under TF_USE_LEGACY_KERAS=1.
+KINDS = [
+    "functional",
+    "sequential",
+    "nested",
+    "subclassed",
+    "tf_keras",
+    "tf.keras",
+    "saved_model",
+    "callable",
+]
 LAYER_FREE = {
     "saliency",
     "saliency_signed",
@@ -46,7 +60,25 @@ def x():
 
 @pytest.fixture(scope="module")
 def models():
-    return {kind: toy_models.cnn(kind) for kind in KINDS}
+    return {
+        kind: _tf_keras_model() if kind == "tf.keras" else toy_models.cnn(kind) for kind in KINDS
+    }
+
+
+def _tf_keras_model():
+    layers = toy_models._cnn_layers(tf.keras.layers, toy_models.CLASSES, softmax=True)
+    model = tf.keras.Sequential([tf.keras.Input(toy_models.SHAPE), *layers])
+    weights = toy_models.cnn_weights()
+    model.get_layer("conv").set_weights(weights[:2])
+    model.get_layer("dense").set_weights(weights[2:])
+    return model
+
+
+def test_tf_keras_is_the_keras_that_the_environment_selects():
+    legacy = os.environ.get("TF_USE_LEGACY_KERAS", "0").lower() in ("1", "true")
+    model = _tf_keras_model()
+    assert type(model).__module__.startswith("tf_keras" if legacy else "keras")
+    assert model_kind(model) == ("tf_keras" if legacy else "keras")
 
 
 def _explain(name, model, x):
