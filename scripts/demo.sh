@@ -2,5 +2,5 @@
 # Sets up ./.venv with tfattr, then runs `tfattr demo` (offline). Arguments go to `tfattr demo`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/_venv.sh
+scripts/_venv.sh .venv
 exec .venv/bin/tfattr demo "$@"

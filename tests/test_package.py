@@ -42,3 +42,15 @@ def test_import_tfattr_does_not_import_tensorflow():
     code = "import sys, tfattr; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_every_core_dependency_imports():
+    """pip's choice of versions can be importable one by one yet broken together (protobuf)."""
+    code = (
+        "import tensorflow, keras, tf_keras, tensorflow_hub, tensorflow_datasets, numpy, "
+        "matplotlib, tqdm, h5py, PIL\n"
+        "from tensorflow_datasets.core.proto import dataset_info_pb2\n"
+        "print(tensorflow.__version__, keras.__version__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
