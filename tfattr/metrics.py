@@ -365,7 +365,8 @@ def _causal_curve(
 
     curves = scores.reshape(n, steps + 1)
     fractions = counts.numpy() / pixels
-    auc = np.trapezoid(curves, fractions, axis=1)
+    # The trapezoidal rule (np.trapezoid is NumPy >= 2 only; TF 2.16/2.17 need NumPy 1.26).
+    auc = np.sum(np.diff(fractions) * (curves[:, 1:] + curves[:, :-1]) / 2, axis=1)
     return CurveResult(kind, auc, curves, fractions, targets.numpy())
 
 
