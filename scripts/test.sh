@@ -5,7 +5,8 @@
 #   1. the whole suite on TF 2.21 (./.venv);
 #   2. the model-kind tests on TF 2.21 with TF_USE_LEGACY_KERAS=1 (tf.keras = tf-keras);
 #   3. a representative part (OLDEST_TESTS: every method on every model kind, the adapter, the
-#      CLI, one notebook, the compatibility layer) on TF 2.16 + Keras 3.3.3 (./.venv-tf2.16);
+#      CLI smoke tests, one notebook, the compatibility layer) on TF 2.16 + Keras 3.3.3 + NumPy
+#      1.26 (./.venv-tf2.16); the distributed `tfattr evaluate` runs are tested on TF 2.21 only;
 #   4. that pip installs tfattr into an environment holding TF 2.19 + Keras 3.8 without changing
 #      TensorFlow, Keras, tf-keras or NumPy (scripts/check_install.py; needs PyPI).
 # Each environment comes from scripts/_venv.sh. TFATTR_TEST_RANGE=0 runs step 1 only.
@@ -20,7 +21,12 @@ OLDEST_TESTS=(
   tests/core/test_tf_compat.py
   tests/test_package.py
   tests/test_install_check.py
-  tests/cli
+  tests/cli/test_cli_demo.py
+  tests/cli/test_cli_errors.py
+  tests/cli/test_cli_explain.py
+  tests/cli/test_cli_evaluate.py::test_default_run_writes_records_and_summary
+  tests/cli/test_cli_evaluate.py::test_shards_and_mask_metrics_on_shapes
+  tests/metrics/test_metrics_deletion.py
   tests/report/test_callbacks.py
   "tests/notebooks/test_notebooks.py::test_notebook_runs_offline[05_cifar10_cnn_deeplift_noise_tunnel]"
 )
