@@ -18,6 +18,7 @@ CHECKED=2.19 CHECKED_KERAS=3.8.0
 OLDEST_TESTS=(
   tests/core/test_methods_on_model_kinds.py
   tests/core/test_model_kinds.py
+  tests/core/test_model_integrity.py
   tests/core/test_tf_compat.py
   tests/test_package.py
   tests/test_install_check.py
