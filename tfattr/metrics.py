@@ -365,9 +365,14 @@ def _causal_curve(
 
     curves = scores.reshape(n, steps + 1)
     fractions = counts.numpy() / pixels
-    # The trapezoidal rule (np.trapezoid is NumPy >= 2 only; TF 2.16/2.17 need NumPy 1.26).
-    auc = np.sum(np.diff(fractions) * (curves[:, 1:] + curves[:, :-1]) / 2, axis=1)
+    auc = _trapezoid_auc(curves, fractions)
     return CurveResult(kind, auc, curves, fractions, targets.numpy())
+
+
+def _trapezoid_auc(curves: np.ndarray, fractions: np.ndarray) -> np.ndarray:
+    """Area under each row of ``curves`` (N, K) over ``fractions`` (K,), trapezoidal rule."""
+    # Written out: np.trapezoid is NumPy >= 2 only, and TF 2.16/2.17 need NumPy 1.26.
+    return np.sum(np.diff(fractions) * (curves[:, 1:] + curves[:, :-1]) / 2, axis=1)
 
 
 def _single_baseline(baseline, x: tf.Tensor, blur_sigma) -> tf.Tensor:
@@ -572,7 +577,7 @@ def road(
         )
     curves = scores.reshape(n, steps)
     fractions = counts / pixels
-    auc = np.trapezoid(curves, fractions, axis=1)
+    auc = _trapezoid_auc(curves, fractions)
     return CurveResult(f"road_{order}", auc, curves, fractions, targets.numpy())
 
 
