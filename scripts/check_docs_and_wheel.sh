@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 if [ -z "${TFATTR_VENV:-}" ]; then
-  source scripts/_venv.sh
+  scripts/_venv.sh .venv
   TFATTR_VENV=.venv
 fi
 PY=$ROOT/$TFATTR_VENV/bin/python
