@@ -8,7 +8,11 @@
 #      CLI smoke tests, one notebook, the compatibility layer) on TF 2.16 + Keras 3.3.3 + NumPy
 #      1.26 (./.venv-tf2.16); the distributed `tfattr evaluate` runs are tested on TF 2.21 only;
 #   4. that pip installs tfattr into an environment holding TF 2.19 + Keras 3.8 without changing
-#      TensorFlow, Keras, tf-keras or NumPy (scripts/check_install.py; needs PyPI).
+#      TensorFlow, Keras, tf-keras or NumPy (scripts/check_install.py; needs PyPI);
+#   5. the docs (mkdocs build --strict) and the wheel, installed and smoke-tested in a fresh venv;
+#   6. the Apache Beam pipeline with the DirectRunner (the [beam] extra, installed into ./.venv
+#      last: apache-beam holds its own protobuf and pyarrow ranges).
+# Debian's chromium is installed first when missing, for the browser test of the reports.
 # Each environment comes from scripts/_venv.sh. TFATTR_TEST_RANGE=0 runs step 1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +51,7 @@ step() {  # step NAME COMMAND...: runs it, timed; a failure fails the run at the
   "${@:2}" || { status=1; echo "=== FAILED: $1" >&2; }
   echo "=== $1: $((SECONDS - start)) s" >&2
 }
+bash scripts/_browser.sh
 step "whole suite, TF $NEWEST" .venv/bin/python -m pytest "${pytest_n[@]}"
 if [ "${TFATTR_TEST_RANGE:-1}" != 0 ]; then
   step "model kinds, TF $NEWEST, TF_USE_LEGACY_KERAS=1" \
@@ -58,5 +63,8 @@ if [ "${TFATTR_TEST_RANGE:-1}" != 0 ]; then
   step "install check, TF $CHECKED" .venv/bin/python scripts/check_install.py \
     --venv "$scratch/venv" --tf "$CHECKED" --keras "$CHECKED_KERAS" ".[test]"
   rm -rf "$scratch"
+  step "docs and wheel" env TFATTR_VENV=.venv scripts/check_docs_and_wheel.sh
+  step "Beam pipeline, DirectRunner" sh -c '.venv/bin/python -m pip install -q -c .venv/tfattr-constraints.txt -e ".[test,beam]" &&
+    .venv/bin/python -m pytest -n 0 tests/cli/test_cli_evaluate_beam.py'
 fi
 exit $status
