@@ -220,9 +220,10 @@ def new_explainer_rows(model, x, targets, args) -> list[dict]:
     for case in warm:
         case.floor(), case.tfattr()
     times = {case.name: {"floor": [], "tfattr": []} for case in warm}
+    floors = {case.name: case.floor for case in warm}  # compiled once: steady state
     for _ in range(args.repeats):
         for case in build_cases(model, args.model, x, targets, args):
-            times[case.name]["floor"].append(_common.seconds(case.floor, 1))
+            times[case.name]["floor"].append(_common.seconds(floors[case.name], 1))
             times[case.name]["tfattr"].append(_common.seconds(case.tfattr, 1))
     rows = []
     for name, t in times.items():
