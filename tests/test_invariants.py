@@ -10,6 +10,7 @@ import tensorflow as tf
 import toy_models
 
 import tfattr
+from tfattr.core import baselines
 from tfattr.methods.blur_ig import BlurIntegratedGradients
 from tfattr.methods.deconvolution import Deconvolution
 from tfattr.methods.feature_ablation import FeatureAblation
@@ -32,7 +33,7 @@ METHODS = {
             m,
             steps=3,
             method="gausslegendre",
-            baseline=np.ones((2, 8, 8, 3), "f4") * [[[[0]]], [[[0.5]]]],
+            baseline=baselines.stack(np.ones((2, 8, 8, 3), "f4") * [[[[0]]], [[[0.5]]]]),
             **k,
         ),
         False,
