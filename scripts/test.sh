@@ -6,7 +6,7 @@
 #   2. the model-kind tests on TF 2.21 with TF_USE_LEGACY_KERAS=1 (tf.keras = tf-keras);
 #   3. a representative part (OLDEST_TESTS: every method on every model kind, the adapter, the
 #      CLI smoke tests, one notebook, the compatibility layer) on TF 2.16 + Keras 3.3.3 + NumPy
-#      1.26 (./.venv-tf2.16); the distributed `tfattr evaluate` runs are tested on TF 2.21 only;
+#      1.26 (./.venv-tf2.16), `tfattr evaluate` under MirroredStrategy and resumed included;
 #   4. that pip installs tfattr into an environment holding TF 2.19 + Keras 3.8 without changing
 #      TensorFlow, Keras, tf-keras or NumPy (scripts/check_install.py; needs PyPI);
 #   5. the docs (mkdocs build --strict) and the wheel, installed and smoke-tested in a fresh venv;
@@ -29,8 +29,11 @@ OLDEST_TESTS=(
   tests/cli/test_cli_demo.py
   tests/cli/test_cli_errors.py
   tests/cli/test_cli_explain.py
-  tests/cli/test_cli_evaluate.py::test_default_run_writes_records_and_summary
-  tests/cli/test_cli_evaluate.py::test_shards_and_mask_metrics_on_shapes
+  tests/cli/test_cli_evaluate.py::test_records_maps_and_summary_read_back_in_one_line
+  tests/cli/test_cli_evaluate.py::test_shard_jobs_join_one_run_and_the_summary_merges_them
+  tests/cli/test_cli_evaluate.py::test_mirrored_over_two_logical_cpus_matches_default
+  tests/cli/test_cli_evaluate.py::test_mirrored_integrated_gradients_match_default
+  tests/cli/test_cli_evaluate.py::test_killed_run_resumes_to_exactly_the_records
   tests/metrics/test_metrics_deletion.py
   tests/report/test_callbacks.py
   "tests/notebooks/test_notebooks.py::test_notebook_runs_offline[05_cifar10_cnn_deeplift_noise_tunnel]"
