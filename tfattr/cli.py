@@ -587,16 +587,23 @@ def cmd_explain(args) -> int:
     targets = [t[0][0] for t in top] if target is None else [target] * len(paths)
     n = len(paths)
 
-    maps, seconds, deltas = {}, {}, {}
+    maps, seconds, deltas, steps = {}, {}, {}, {}
     progress = Progress(len(explainers) * n, "explain", unit="img", enabled=not args.quiet)
     for name, explainer in explainers.items():
-        parts, part_deltas = [], []
+        parts, part_deltas, part_steps = [], [], []
+        adaptive = explainer.options.get("steps") == "auto" and "return_steps" in explainer.defaults
         tick = time.perf_counter()
         # Chunks of images, so that a long method (XRAI over many photos) reports progress.
         for start in range(0, n, args.batch_size):
             chunk = x[start : start + args.batch_size]
             chunk_targets = targets[start : start + args.batch_size]
-            if "return_convergence_delta" in explainer.defaults:
+            if adaptive:  # IG to a tolerance: the steps each image needed
+                attr, delta, used = explainer.explain(
+                    chunk, target=chunk_targets, return_convergence_delta=True, return_steps=True
+                )
+                part_deltas.append(np.asarray(delta, np.float64).reshape(-1))
+                part_steps.append(np.asarray(used).reshape(len(chunk_targets), -1).sum(axis=1))
+            elif "return_convergence_delta" in explainer.defaults:
                 attr, delta = explainer.explain(
                     chunk, target=chunk_targets, return_convergence_delta=True
                 )
@@ -609,6 +616,8 @@ def cmd_explain(args) -> int:
         maps[name] = np.concatenate(parts)
         if part_deltas:
             deltas[name] = [float(d) for d in np.concatenate(part_deltas)]
+        if part_steps:
+            steps[name] = [int(k) for k in np.concatenate(part_steps)]
     progress.close()
 
     out = pathlib.Path(args.out)
@@ -646,6 +655,7 @@ def cmd_explain(args) -> int:
         display=display,
         deltas=deltas,
         seconds=seconds,
+        steps=steps,
     )
     page.write(out)
 
@@ -664,6 +674,7 @@ def cmd_explain(args) -> int:
                 "options": _jsonable(explainers[name].options),
                 "seconds": seconds[name],
                 **({"convergence_delta": deltas[name]} if name in deltas else {}),
+                **({"steps": steps[name]} if name in steps else {}),
             }
             for name in maps
         },
