@@ -9,15 +9,29 @@ Example:
 from tfattr.models.logits import logits_model
 from tfattr.models.preprocessing import Preprocess
 from tfattr.models.spec import ModelSpec
-from tfattr.models.zoo import HUB_PRESETS, KERAS_PRESETS, PRESETS, last_feature_map, load
+from tfattr.models.zoo import (
+    FAMILIES,
+    HUB_PRESETS,
+    KERAS_PRESETS,
+    PRESETS,
+    last_feature_map,
+    list_models,
+    load,
+    pooled_feature_map,
+    preset_name,
+)
 
 __all__ = [
+    "FAMILIES",
     "HUB_PRESETS",
     "KERAS_PRESETS",
     "PRESETS",
     "ModelSpec",
     "Preprocess",
     "last_feature_map",
+    "list_models",
     "load",
     "logits_model",
+    "pooled_feature_map",
+    "preset_name",
 ]
