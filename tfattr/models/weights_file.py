@@ -299,6 +299,8 @@ def describe_mismatch(path, model, limit: int = 3) -> str:
     missing = [k for k in expected if k not in found]
     extra = [k for k in found if k not in expected]
     differ = [k for k in expected if k in found and found[k] != expected[k]]
+    # Kernels first, in layer order: they show the width that differs.
+    differ.sort(key=lambda k: (-max(len(s) for s in expected[k]), _layer_order(k)))
     parts = [f"the file holds {len(found)} layers with weights, {model.name!r} has {len(expected)}"]
     if differ:
         shown = "; ".join(
@@ -312,6 +314,11 @@ def describe_mismatch(path, model, limit: int = 3) -> str:
     if extra:
         parts.append(f"{len(extra)} not in the model ({', '.join(extra[:limit])}...)")
     return "; ".join(parts)
+
+
+def _layer_order(key: str) -> tuple:
+    base, counter = _COUNTER.match(key).groups()
+    return int(counter or 0), base
 
 
 def _shapes(shapes) -> str:
