@@ -7,9 +7,9 @@ import os
 import pathlib
 import re
 
-from tfattr.core.adapter import ModelAdapter
+from tfattr.core.adapter import ModelAdapter, output_layer
 from tfattr.data.images import as_size
-from tfattr.models import hub, weights_file
+from tfattr.models import hub, kerashub, weights_file
 from tfattr.models.preprocessing import Preprocess, as_preprocess
 from tfattr.models.spec import ModelSpec
 
@@ -302,6 +302,8 @@ def load(
 
 
 def _load_path(path: pathlib.Path, size, safe_mode, build_options, overrides) -> ModelSpec:
+    if kerashub.is_preset_dir(path):
+        return keras_hub_spec(kerashub.load_preset(str(path)), str(path), size, overrides)
     if path.is_dir():
         if not hub.is_saved_model_dir(path):
             raise ValueError(
@@ -448,6 +450,25 @@ def keras_spec(
     return _spec(name, model, input_size, num_classes, cam_layer, False, mode, overrides)
 
 
+def keras_hub_spec(model, name: str = "keras_hub", size=None, overrides=None) -> ModelSpec:
+    """A :class:`ModelSpec` for a KerasHub image classifier (a task with a backbone).
+
+    The preprocessing is the task's image converter (scale and offset) or, without one, none;
+    the CAM layer is the last feature map of convolutional backbones and None for token models
+    (ViT, DeiT), whose CAM reshapes tokens with :func:`tfattr.models.kerashub.token_grid`.
+
+    Example:
+        >>> spec = keras_hub_spec(keras_hub.models.ImageClassifier.from_preset(folder))
+    """
+    overrides = dict(overrides or {})
+    if overrides.get("preprocess") is None:
+        overrides["preprocess"] = kerashub.preprocess_of(model)
+    spec = keras_spec(model, name, size, overrides)
+    if kerashub.token_grid(model) is not None:
+        spec = dataclasses.replace(spec, cam_layer=None)
+    return spec
+
+
 def _load_saved_model(name: str, obj, size, mode: str, overrides, default=224) -> ModelSpec:
     adapter = ModelAdapter(obj, output="raw")
     if size is None:
@@ -517,6 +538,9 @@ def pooled_feature_map(model) -> str | None:
             except (AttributeError, ValueError, RuntimeError):
                 continue
             if output is tensor and len(output.shape) == 4:
+                if hasattr(layer, "layers"):  # a nested backbone: the layer that ends it
+                    inner = output_layer(layer)
+                    return inner.name if inner is not None else layer.name
                 return layer.name
     return None
 
