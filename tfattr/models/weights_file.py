@@ -217,6 +217,8 @@ def _identify_keras3(path, structure) -> tuple[str, dict]:
     if not structure:
         raise _not_recognised(path, structure, " (it holds no variables)")
     if depthwise and not dense and len(depthwise) == 13:  # MobileNet: 13 depthwise blocks
+        if len(convs) != 15:  # the stem, 13 pointwise convolutions, and conv_preds
+            raise _not_recognised(path, structure, " (a MobileNet without its classifier top?)")
         options = _mobilenet_options(structure[convs[0]][0], structure[depthwise[0]][0])
         return "mobilenet", {**options, **_classes(structure[convs[-1]][0][-1])}
     if depthwise and dense and len(depthwise) == 17 and len(dense) == 1:  # MobileNetV2
