@@ -1,4 +1,5 @@
-"""Real models: keras.applications presets, TF-Hub handles, SavedModels and Keras files.
+"""Real models: every keras.applications architecture, KerasHub classifiers, TF-Hub handles,
+SavedModels, Keras files and weight files (``list_models()`` names them).
 
 Example:
     >>> spec = tfattr.models.load("mobilenet_v2")
@@ -6,6 +7,7 @@ Example:
     >>> attr = tfattr.IntegratedGradients(spec.model).explain(x, target=spec.class_id("tabby"))
 """
 
+from tfattr.models.kerashub import TokenGrid, token_grid
 from tfattr.models.logits import logits_model
 from tfattr.models.preprocessing import Preprocess
 from tfattr.models.spec import ModelSpec
@@ -27,6 +29,7 @@ __all__ = [
     "HUB_PRESETS",
     "KERAS_PRESETS",
     "PRESETS",
+    "TokenGrid",
     "ModelSpec",
     "Preprocess",
     "keras_hub_spec",
@@ -36,4 +39,5 @@ __all__ = [
     "logits_model",
     "pooled_feature_map",
     "preset_name",
+    "token_grid",
 ]
