@@ -23,7 +23,8 @@ import re
 import tempfile
 
 # Parameters outside the classifier layer (and outside a Normalization layer) of each
-# keras.applications architecture; checked against freshly built models in the tests.
+# keras.applications architecture: with a 1000-class classifier they add up to the sizes of
+# Keras' applications table; the tests check one of each family against a freshly built model.
 _BACKBONES = {
     23_587_712: "resnet50",
     42_658_176: "resnet101",
@@ -54,11 +55,11 @@ _BACKBONES = {
     20_331_360: "efficientnet_v2_s",
     53_150_388: "efficientnet_v2_m",
     117_746_848: "efficientnet_v2_l",
-    26_264_256: "convnext_tiny",
-    47_898_816: "convnext_small",
-    84_803_840: "convnext_base",
-    190_022_016: "convnext_large",
-    337_117_696: "convnext_xlarge",
+    27_820_128: "convnext_tiny",
+    49_454_688: "convnext_small",
+    87_566_464: "convnext_base",
+    196_230_336: "convnext_large",
+    348_147_968: "convnext_xlarge",
 }
 
 # Keras 2 style files: the first layer name that only one architecture has, checked in order.
