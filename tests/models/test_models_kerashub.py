@@ -101,7 +101,11 @@ def test_gradient_methods_on_a_tiny_keras_hub_classifier(kind):
     if kind == "vit":  # a token model: no feature map (CAM reshapes tokens to the grid)
         assert spec.cam_layer is None
         assert kerashub.token_grid(classifier) == kerashub.TokenGrid(4, 4, 1)
-    else:
+    else:  # the map that ends the backbone, which the classifier pools
+        assert (
+            spec.cam_layer
+            == {"resnet": "stack1_block0_out", "efficientnet": "top_activation"}[kind]
+        )
         cam = tfattr.GradCAM(classifier, layer=spec.cam_layer, relu=False).explain(x, target=1)
         assert cam.shape == (2, SIZE, SIZE) and np.isfinite(cam.numpy()).all()
         assert np.abs(cam.numpy()).max() > 0

@@ -515,33 +515,44 @@ def _has_layer(model, name: str) -> bool:
     return any(layer.name == name for layer in _iter_layers(model))
 
 
+_POOLS = ("GlobalAveragePooling2D", "GlobalMaxPooling2D")
+
+
 def pooled_feature_map(model) -> str | None:
     """Name of the layer whose 4-D output the classifier's global pooling reads, or None.
 
     That is the last convolutional feature map (or its activation) of keras.applications
-    models, also where its layer has no fixed name (NASNet, ConvNeXt, MobileNetV3) and where a
-    squeeze-and-excitation block pools earlier maps (EfficientNet): the *last* global pooling.
+    models, also where its layer has no fixed name (NASNet, MobileNetV3) and where
+    squeeze-and-excitation blocks pool earlier maps (EfficientNet): the *last* global pooling
+    counts. When the pooling reads a nested backbone (KerasHub tasks), it is the layer that ends
+    the backbone.
     """
-    pools = [
-        layer
-        for layer in _iter_layers(model)
-        if type(layer).__name__ in ("GlobalAveragePooling2D", "GlobalMaxPooling2D")
-    ]
-    for pool in reversed(pools):
-        try:
-            tensor = pool.input
-        except (AttributeError, ValueError, RuntimeError):  # a pooling layer called twice
+    layers = list(getattr(model, "layers", ()))
+    for index in reversed(range(len(layers))):
+        if type(layers[index]).__name__ not in _POOLS:
             continue
-        for layer in _iter_layers(model):
+        try:
+            tensor = layers[index].input
+        except (AttributeError, ValueError, RuntimeError):  # a pooling layer called twice
+            return None
+        for layer in layers[:index]:
             try:
                 output = layer.output
             except (AttributeError, ValueError, RuntimeError):
                 continue
-            if output is tensor and len(output.shape) == 4:
-                if hasattr(layer, "layers"):  # a nested backbone: the layer that ends it
-                    inner = output_layer(layer)
-                    return inner.name if inner is not None else layer.name
+            if output is tensor and len(output.shape) == 4 and not hasattr(layer, "layers"):
                 return layer.name
+        # A nested model's call makes new tensors: the pooling reads the last nested model.
+        nested = [layer for layer in layers[:index] if hasattr(layer, "layers")]
+        if nested:
+            inner = output_layer(nested[-1])
+            return inner.name if inner is not None else None
+        return None
+    for layer in reversed(layers):  # no pooling at this level: the classifier may be nested
+        if hasattr(layer, "layers"):
+            found = pooled_feature_map(layer)
+            if found is not None:
+                return found
     return None
 
 
