@@ -542,10 +542,10 @@ def pooled_feature_map(model) -> str | None:
                 continue
             if output is tensor and len(output.shape) == 4 and not hasattr(layer, "layers"):
                 return layer.name
-        # A nested model's call makes new tensors: the pooling reads the last nested model.
-        nested = [layer for layer in layers[:index] if hasattr(layer, "layers")]
-        if nested:
-            inner = output_layer(nested[-1])
+        # A nested model's call makes new tensors: a backbone called just before the pooling.
+        previous = layers[index - 1] if index else None
+        if previous is not None and hasattr(previous, "layers"):
+            inner = output_layer(previous)
             return inner.name if inner is not None else None
         return None
     for layer in reversed(layers):  # no pooling at this level: the classifier may be nested
