@@ -233,6 +233,13 @@ def _model_arguments(parser) -> None:
         default="imagenet",
         help="for presets: imagenet (download), none, or a weight file (default: imagenet)",
     )
+    parser.add_argument(
+        "--model-option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="keras.applications constructor option, repeatable (e.g. alpha=0.75, classes=10)",
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -397,7 +404,27 @@ def _listing(args) -> bool:
 # Shared resolution of arguments (each raises UsageError)
 
 
-def load_model(name: str | None, weights: str = "imagenet"):
+def parse_model_options(texts) -> dict:
+    """``--model-option NAME=VALUE`` -> ``{name: value}``; values read as Python literals.
+
+    ``alpha=0.75`` -> 0.75, ``classes=10`` -> 10, ``minimalistic=True`` -> True; anything else
+    stays a string (``pooling=avg``).
+    """
+    import ast
+
+    options = {}
+    for text in texts or ():
+        name, sep, value = text.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise UsageError(f"--model-option: expected NAME=VALUE (e.g. alpha=0.75), got {text!r}")
+        try:
+            options[name.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            options[name.strip()] = value.strip()
+    return options
+
+
+def load_model(name: str | None, weights: str = "imagenet", options=None):
     """A ModelSpec for ``--model`` (presets, paths, handles, and the demo's ``shapes_cnn``)."""
     if not name:
         raise UsageError("--model is required (see --list-models)")
@@ -410,7 +437,7 @@ def load_model(name: str | None, weights: str = "imagenet"):
     if isinstance(weights, str) and weights.lower() == "none":
         weights = None
     try:
-        return load(name, weights=weights)
+        return load(name, weights=weights, **parse_model_options(options))
     except _user_errors() as error:
         raise UsageError(f"--model {name}: {error}") from error
 
@@ -547,7 +574,7 @@ def cmd_explain(args) -> int:
     entries = parse_methods(args.methods)
     settings = parse_settings(args.set, entries)
     _check_out(args.out, figures=len(paths))
-    spec = load_model(args.model, args.weights)
+    spec = load_model(args.model, args.weights, args.model_option)
     entries = parse_methods(args.methods, spec)
     target = parse_target(args.target, spec)
 
@@ -587,16 +614,23 @@ def cmd_explain(args) -> int:
     targets = [t[0][0] for t in top] if target is None else [target] * len(paths)
     n = len(paths)
 
-    maps, seconds, deltas = {}, {}, {}
+    maps, seconds, deltas, steps = {}, {}, {}, {}
     progress = Progress(len(explainers) * n, "explain", unit="img", enabled=not args.quiet)
     for name, explainer in explainers.items():
-        parts, part_deltas = [], []
+        parts, part_deltas, part_steps = [], [], []
+        adaptive = explainer.options.get("steps") == "auto" and "return_steps" in explainer.defaults
         tick = time.perf_counter()
         # Chunks of images, so that a long method (XRAI over many photos) reports progress.
         for start in range(0, n, args.batch_size):
             chunk = x[start : start + args.batch_size]
             chunk_targets = targets[start : start + args.batch_size]
-            if "return_convergence_delta" in explainer.defaults:
+            if adaptive:  # IG to a tolerance: the steps each image needed
+                attr, delta, used = explainer.explain(
+                    chunk, target=chunk_targets, return_convergence_delta=True, return_steps=True
+                )
+                part_deltas.append(np.asarray(delta, np.float64).reshape(-1))
+                part_steps.append(np.asarray(used).reshape(len(chunk_targets), -1).sum(axis=1))
+            elif "return_convergence_delta" in explainer.defaults:
                 attr, delta = explainer.explain(
                     chunk, target=chunk_targets, return_convergence_delta=True
                 )
@@ -609,6 +643,8 @@ def cmd_explain(args) -> int:
         maps[name] = np.concatenate(parts)
         if part_deltas:
             deltas[name] = [float(d) for d in np.concatenate(part_deltas)]
+        if part_steps:
+            steps[name] = [int(k) for k in np.concatenate(part_steps)]
     progress.close()
 
     out = pathlib.Path(args.out)
@@ -646,6 +682,7 @@ def cmd_explain(args) -> int:
         display=display,
         deltas=deltas,
         seconds=seconds,
+        steps=steps,
     )
     page.write(out)
 
@@ -664,6 +701,7 @@ def cmd_explain(args) -> int:
                 "options": _jsonable(explainers[name].options),
                 "seconds": seconds[name],
                 **({"convergence_delta": deltas[name]} if name in deltas else {}),
+                **({"steps": steps[name]} if name in steps else {}),
             }
             for name in maps
         },
@@ -788,7 +826,7 @@ def cmd_evaluate(args) -> int:
         raise UsageError(str(error)) from error
     try:
         with strategy.scope():  # the model's variables mirrored on the replicas' devices
-            spec = load_model(args.model, args.weights)
+            spec = load_model(args.model, args.weights, args.model_option)
         parse_methods(args.methods, spec)
         summary = job.run(spec, data_dir=args.data_dir, download=not args.no_download)
     except evaluate.EvaluationSetupError as error:  # e.g. TFDS data not prepared

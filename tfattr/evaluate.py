@@ -1010,6 +1010,11 @@ class Evaluation:
         block = share(len(source), *self.shard)
         done = self.folder.done()
         remaining = range(block.start + done, block.stop)
+        if hasattr(source.reader, "check"):  # an image folder: unreadable files named up front
+            try:
+                source.reader.check(remaining)
+            except ValueError as error:
+                raise EvaluationSetupError(f"--dataset: {error} Nothing was computed.") from None
         strategy = self.strategy
         self.devices = replica_devices(strategy)
         with strategy.scope():

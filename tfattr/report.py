@@ -150,6 +150,7 @@ class Report:
         *,
         deltas: Mapping[str, object] | None = None,
         seconds: Mapping[str, float] | None = None,
+        steps: Mapping[str, object] | None = None,
     ) -> None:
         """Adds images and their attributions (a batch or one image).
 
@@ -170,6 +171,8 @@ class Report:
                 ``|delta|`` exceeds :data:`DELTA_TOLERANCE` of ``|F(x) - F(b)|``.
             seconds: ``{method name: seconds}`` spent explaining this batch (summed over
                 batches and shown with the methods).
+            steps: ``{method name: (N,) gradient evaluations}`` per image (what
+                ``IntegratedGradients(steps="auto", return_steps=True)`` gives); shown per panel.
         """
         if not isinstance(attributions, Mapping) or not attributions:
             raise TypeError("attributions: expected a non-empty dict {method name: attribution}.")
@@ -201,6 +204,7 @@ class Report:
             kind = self.kinds.get(method) or map_kind(maps, method, had_channels)
             values[method] = (maps, reduced, kind)
         delta_values = _deltas(deltas, attributions, n)
+        step_values = _deltas(steps, attributions, n, name="steps")
         self.methods = list(attributions)
         for method, (_, _, kind) in values.items():
             self.kinds.setdefault(method, kind)
@@ -234,6 +238,8 @@ class Report:
                 stats[method] = _statistics(maps[i], reduced[i], style.sign, scale)
                 if method in delta_values:
                     stats[method].update(_delta_facts(delta_values[method][i], maps[i]))
+                if method in step_values:
+                    stats[method]["steps"] = int(step_values[method][i])
             self._pictures.append(pictures)
             self.entries.append(
                 {
@@ -414,6 +420,8 @@ class Report:
                     if warn
                     else esc(text)
                 )
+            if stats.get("steps") is not None:
+                notes.append(f"{stats['steps']} steps")
             caption = f"<b>{esc(method)}</b>" + "".join(f"<br>{n}" for n in notes)
             figures.append(_figure(pictures[method], method, caption))
         return (
@@ -629,23 +637,23 @@ def _check_stem(stem, folder: pathlib.Path) -> None:
         )
 
 
-def _deltas(deltas, attributions, n: int) -> dict[str, np.ndarray]:
-    """{method: (n,) float deltas} from the user's mapping, checked."""
+def _deltas(deltas, attributions, n: int, name: str = "deltas") -> dict[str, np.ndarray]:
+    """{method: (n,) float values} from the user's mapping of per-image values, checked."""
     if deltas is None:
         return {}
     if not isinstance(deltas, Mapping):
-        raise TypeError("deltas: expected a dict {method name: (N,) convergence deltas}.")
+        raise TypeError(f"{name}: expected a dict {{method name: (N,) values}}.")
     out = {}
     for method, value in deltas.items():
         if method not in attributions:
             raise ValueError(
-                f"deltas: {method!r} is not among the methods {list(attributions)}; give "
-                f"deltas for the methods of this batch."
+                f"{name}: {method!r} is not among the methods {list(attributions)}; give "
+                f"{name} for the methods of this batch."
             )
         array = np.asarray(value.numpy() if hasattr(value, "numpy") else value, np.float64)
         array = array.reshape(-1) if array.size == n else array
         if array.shape != (n,):
-            raise ValueError(f"deltas[{method!r}]: expected {n} values, got shape {array.shape}.")
+            raise ValueError(f"{name}[{method!r}]: expected {n} values, got shape {array.shape}.")
         out[method] = array
     return out
 

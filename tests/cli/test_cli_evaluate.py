@@ -273,3 +273,27 @@ def test_road_metric_gives_both_orders_per_method(tmp_path):
         np.mean([r["saliency/road_lerf_auc"] for r in records])
         >= np.mean([r["saliency/road_morf_auc"] for r in records]) - 0.05
     )  # removing the least relevant pixels first keeps the score higher
+
+
+def test_unreadable_images_of_a_folder_are_named_before_any_work(tmp_path, capsys):
+    """A folder with a broken JPEG and a text file posing as an image: the run stops before
+    computing anything, naming both files and their reasons."""
+    import tensorflow as tf
+
+    from tfattr.demo import shapes
+
+    images, _, _ = shapes.make_dataset(3)
+    folder = tmp_path / "photos" / "cross"
+    folder.mkdir(parents=True)
+    for i, image in enumerate(images):
+        tf.io.write_file(str(folder / f"ok{i}.png"), tf.io.encode_png(image))
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 64)
+    (folder / "notes.png").write_text("not an image")
+    out = tmp_path / "out"
+    argv = ["evaluate", "--model", "shapes_cnn", "--dataset", f"folder:{tmp_path / 'photos'}",
+            "--methods", "saliency", "--metrics", "none", "--quiet", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "broken.jpg" in err and "notes.png" in err and "Nothing was computed" in err
+    assert "function_node" not in err
+    assert not list(out.glob("records/*.parquet"))

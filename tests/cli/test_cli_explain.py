@@ -91,6 +91,33 @@ def test_explain_target_by_name_on_the_demo_model(tmp_path, capsys):
     assert "shape.png" in capsys.readouterr().out
 
 
+def test_explain_shows_the_steps_adaptive_ig_used(tmp_path):
+    """The CLI's IG is adaptive (steps="auto"): each image's steps and delta reach the JSON and
+    the report, and the delta meets the tolerance."""
+    import tensorflow as tf
+
+    from tfattr.demo import shapes
+
+    images, _, _ = shapes.make_dataset(2)
+    paths = []
+    for i, image in enumerate(images[:2]):
+        paths.append(tmp_path / f"shape{i}.png")
+        tf.io.write_file(str(paths[-1]), tf.io.encode_png(image))
+    out = tmp_path / "out"
+    code = main(["explain", *map(str, paths), "--model", "shapes_cnn", "--methods", "ig",
+                 "--out", str(out), "--quiet"])  # fmt: skip
+    assert code == 0
+    summary = json.loads((out / "explain.json").read_text())
+    ig = summary["methods"]["integrated_gradients"]
+    assert ig["options"]["steps"] == "auto"
+    assert len(ig["steps"]) == 2 and all(k >= 9 for k in ig["steps"])
+    report = json.loads((out / "report.json").read_text())
+    for entry in report["images"]:
+        stats = entry["attributions"]["integrated_gradients"]
+        assert stats["steps"] >= 9 and abs(stats["relative_delta"]) <= 0.0101
+    assert f"{ig['steps'][0]} steps" in (out / "report.html").read_text()
+
+
 def test_explain_a_hub_like_saved_model(tmp_path, capsys):
     """An opaque 1001-class SavedModel: gradient methods run, layer methods are refused (exit 2)."""
     import tensorflow as tf

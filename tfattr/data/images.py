@@ -159,13 +159,17 @@ class BadImage:
 class BadImagesError(ValueError):
     """Some image files cannot be read; ``bad`` lists them (:class:`BadImage`)."""
 
-    def __init__(self, bad, where: str):
+    def __init__(
+        self,
+        bad,
+        where: str,
+        fix: str = "Fix or remove them, or skip them (image_folder(..., bad_images='skip')).",
+    ):
         self.bad = tuple(bad)
         shown = "; ".join(str(b) for b in self.bad[:10])
         more = f"; and {len(self.bad) - 10} more" if len(self.bad) > 10 else ""
         super().__init__(
-            f"{where}: {len(self.bad)} image file(s) cannot be read: {shown}{more}. Fix or "
-            f"remove them, or skip them (image_folder(..., bad_images='skip'))."
+            f"{where}: {len(self.bad)} image file(s) cannot be read: {shown}{more}. {fix}"
         )
 
 

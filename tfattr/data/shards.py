@@ -27,7 +27,14 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
-from tfattr.data.images import decode_image, folder_labels, is_wnid, resize_image
+from tfattr.data.images import (
+    BadImagesError,
+    decode_image,
+    find_bad_images,
+    folder_labels,
+    is_wnid,
+    resize_image,
+)
 
 
 def share(total: int, index: int, count: int) -> range:
@@ -71,6 +78,13 @@ class FolderSource:
 
     def __len__(self) -> int:
         return len(self.files)
+
+    def check(self, block: range) -> None:
+        """Raises :class:`~tfattr.data.images.BadImagesError` naming every file of ``block`` that
+        cannot be read and decoded (each file is decoded once, in parallel), before any work."""
+        bad = find_bad_images(self.files[block.start : block.stop])
+        if bad:
+            raise BadImagesError(bad, f"folder {str(self.root)!r}", "Fix or remove them.")
 
     def dataset(self, block: range, size, resize="crop", crop_fraction=0.875) -> tf.data.Dataset:
         """``(index, image, label)`` of the examples in ``block``, files opened in parallel."""

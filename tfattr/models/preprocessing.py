@@ -7,7 +7,8 @@ for TF-Hub image models:
 - ``"tf"`` (Inception v3, MobileNet v1/v2): ``x / 127.5 - 1``, in [-1, 1].
 - ``"torch"``: ``(x / 255 - mean) / std`` with the ImageNet mean and std.
 - ``"unit"`` (TF-Hub image models, e.g. Inception v1): ``x / 255``, in [0, 1].
-- ``"none"``: float32 cast only.
+- ``"none"``: float32 cast only (models that hold their own preprocessing layers, in 0..255:
+  EfficientNet, EfficientNetV2, ConvNeXt, MobileNetV3).
 """
 
 from __future__ import annotations
@@ -52,6 +53,16 @@ class Preprocess:
             return x / 255.0
         return x
 
+    @property
+    def value_range(self) -> tuple[float, float]:
+        """``(low, high)``: the smallest and largest model input (black and white, per channel).
+
+        Example:
+            >>> Preprocess("tf").value_range
+            (-1.0, 1.0)
+        """
+        return value_range(self)
+
     def __repr__(self) -> str:
         return f"Preprocess({self.mode!r})"
 
@@ -72,3 +83,15 @@ def as_preprocess(preprocess):
         f"preprocess: expected a mode name {MODES} or a function images -> model inputs, "
         f"got {type(preprocess).__name__}."
     )
+
+
+def value_range(preprocess) -> tuple[float, float]:
+    """``(low, high)`` of what `preprocess` makes of black and white images, over all channels.
+
+    The black and white images themselves are ``preprocess(zeros)`` and ``preprocess(255s)``;
+    this is their extent, e.g. ``(-1, 1)`` for ``"tf"``, ``(-123.68, 151.061)`` for ``"caffe"``.
+    """
+    black = as_preprocess(preprocess)(tf.zeros((1, 1, 1, 3), tf.uint8))
+    white = as_preprocess(preprocess)(tf.fill((1, 1, 1, 3), tf.constant(255, tf.uint8)))
+    both = tf.concat([tf.reshape(black, [-1]), tf.reshape(white, [-1])], 0)
+    return float(tf.reduce_min(both)), float(tf.reduce_max(both))

@@ -51,6 +51,26 @@ class ModelSpec:
     imagenet: bool = True
     names: tuple[str, ...] | None = dataclasses.field(default=None, repr=False)
 
+    @property
+    def value_range(self) -> tuple[float, float]:
+        """``(low, high)`` of the model's inputs: the preprocessed black and white images.
+
+        Example:
+            >>> tfattr.models.load("mobilenet", weights=None).value_range
+            (-1.0, 1.0)
+        """
+        from tfattr.models.preprocessing import value_range
+
+        return value_range(self.preprocess)
+
+    def black_and_white(self):
+        """The black and white ``(1, H, W, 3)`` images in the model's input scale (baselines)."""
+        import tensorflow as tf
+
+        shape = (1, *self.input_size, 3)
+        black = self.preprocess(tf.zeros(shape, tf.uint8))
+        return black, self.preprocess(tf.fill(shape, tf.constant(255, tf.uint8)))
+
     @functools.cached_property
     def class_names(self) -> tuple[str, ...] | None:
         """One name per model output (``"background"`` first for 1001-class models), or None.

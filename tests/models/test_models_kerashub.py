@@ -1,0 +1,158 @@
+"""KerasHub vision models: tiny randomly initialised classifiers built offline, explained.
+
+Needs the optional ``keras-hub`` package (``pip install 'tfattr[keras-hub]'``); skipped without it.
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tfattr
+from tfattr import models
+from tfattr.models import kerashub
+
+keras_hub = pytest.importorskip(
+    "keras_hub", reason="keras-hub is not installed (optional: pip install 'tfattr[keras-hub]')"
+)
+
+SIZE = 32
+CLASSES = 5
+
+
+def _vit(**options):
+    return keras_hub.models.ViTBackbone(
+        image_shape=(SIZE, SIZE, 3),
+        patch_size=8,
+        num_layers=2,
+        num_heads=2,
+        hidden_dim=16,
+        mlp_dim=32,
+        **options,
+    )
+
+
+def _resnet():
+    return keras_hub.models.ResNetBackbone(
+        input_conv_filters=[64],
+        input_conv_kernel_sizes=[3],
+        stackwise_num_filters=[64, 16],
+        stackwise_num_blocks=[1, 1],
+        stackwise_num_strides=[1, 2],
+        block_type="basic_block",
+        image_shape=(SIZE, SIZE, 3),
+    )
+
+
+def _efficientnet():
+    return keras_hub.models.EfficientNetBackbone(
+        stackwise_width_coefficients=[1.0, 1.0],
+        stackwise_depth_coefficients=[1.0, 1.0],
+        stackwise_kernel_sizes=[3, 3],
+        stackwise_num_repeats=[1, 1],
+        stackwise_input_filters=[8, 8],
+        stackwise_output_filters=[8, 16],
+        stackwise_expansion_ratios=[1, 2],
+        stackwise_squeeze_and_excite_ratios=[0.25, 0.25],
+        stackwise_strides=[1, 2],
+        stackwise_block_types=["v1", "v1"],
+        stackwise_force_input_filters=[0, 0],
+        stackwise_nores_option=[False, False],
+        input_shape=(SIZE, SIZE, 3),
+        num_features=32,
+    )
+
+
+CLASSIFIERS = {
+    "vit": lambda: keras_hub.models.ViTImageClassifier(backbone=_vit(), num_classes=CLASSES),
+    "resnet": lambda: keras_hub.models.ResNetImageClassifier(
+        backbone=_resnet(), num_classes=CLASSES
+    ),
+    "efficientnet": lambda: keras_hub.models.EfficientNetImageClassifier(
+        backbone=_efficientnet(), num_classes=CLASSES
+    ),
+}
+
+
+def _images(n=2):
+    return tf.random.stateless_uniform((n, SIZE, SIZE, 3), (7, 1), minval=-1.0, maxval=1.0)
+
+
+@pytest.mark.parametrize("kind", list(CLASSIFIERS))
+def test_gradient_methods_on_a_tiny_keras_hub_classifier(kind):
+    keras.utils.set_random_seed(0)
+    classifier = CLASSIFIERS[kind]()
+    spec = models.keras_hub_spec(classifier, kind)
+    assert spec.input_size == (SIZE, SIZE) and spec.num_classes == CLASSES and not spec.opaque
+    x = _images()
+    saliency = tfattr.Saliency(classifier).explain(x, target=[1, 3]).numpy()
+    assert saliency.shape == x.shape and np.isfinite(saliency).all() and saliency.max() > 0
+
+    # Integrated Gradients is complete: attributions sum to F(x) - F(baseline) (a real
+    # gradient through the whole model, not a stand-in).
+    attr, delta = tfattr.IntegratedGradients(classifier, steps=64).explain(
+        x, target=[1, 3], return_convergence_delta=True
+    )
+    gap = classifier(x)[:, 1].numpy() - classifier(tf.zeros_like(x))[:, 1].numpy()
+    scale = np.abs(tf.reduce_sum(attr, axis=[1, 2, 3]).numpy()).max()
+    assert np.isfinite(attr.numpy()).all() and np.abs(gap).max() > 0
+    assert np.abs(delta.numpy()).max() <= 0.05 * max(scale, 1e-3)
+
+    if kind == "vit":  # a token model: no feature map (CAM reshapes tokens to the grid)
+        assert spec.cam_layer is None
+        assert kerashub.token_grid(classifier) == kerashub.TokenGrid(4, 4, 1)
+    else:  # the map that ends the backbone, which the classifier pools
+        assert (
+            spec.cam_layer
+            == {"resnet": "stack1_block0_out", "efficientnet": "top_activation"}[kind]
+        )
+        cam = tfattr.GradCAM(classifier, layer=spec.cam_layer, relu=False).explain(x, target=1)
+        assert cam.shape == (2, SIZE, SIZE) and np.isfinite(cam.numpy()).all()
+        assert np.abs(cam.numpy()).max() > 0
+
+
+def test_token_grid_of_vit_and_deit():
+    backbone = _vit()
+    grid = kerashub.token_grid(backbone)
+    assert grid == kerashub.TokenGrid(rows=4, cols=4, prefix=1) and grid.tokens == 17
+    tokens = backbone(_images())
+    assert tokens.shape[1] == grid.tokens
+    patches = grid.to_grid(tokens)
+    assert patches.shape == (2, 4, 4, 16)
+    # Row-major: token 1 + r * cols + c is patch (r, c); the class token (0) is dropped.
+    np.testing.assert_array_equal(patches[:, 2, 3], tokens[:, 1 + 2 * 4 + 3])
+    with pytest.raises(ValueError, match=r"expected shape \(N, 17, D\)"):
+        grid.to_grid(tokens[:, 1:])
+
+    assert kerashub.token_grid(_vit(use_class_token=False)) == kerashub.TokenGrid(4, 4, 0)
+    deit = keras_hub.models.DeiTBackbone(
+        image_shape=(SIZE, SIZE, 3),
+        patch_size=8,
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=16,
+        intermediate_dim=32,
+    )
+    grid = kerashub.token_grid(deit)
+    assert grid == kerashub.TokenGrid(4, 4, 2) and deit(_images()).shape[1] == grid.tokens
+    assert kerashub.token_grid(_resnet()) is None  # convolutional: a feature map already
+    assert kerashub.token_grid(tf.keras.Sequential()) is None
+
+
+def test_preset_folder_loads_by_path_with_its_preprocessing(tmp_path):
+    converter = keras_hub.layers.ViTImageConverter(
+        image_size=(SIZE, SIZE), scale=1 / 127.5, offset=-1.0
+    )
+    preprocessor = keras_hub.models.ViTImageClassifierPreprocessor(image_converter=converter)
+    classifier = keras_hub.models.ViTImageClassifier(
+        backbone=_vit(), num_classes=CLASSES, preprocessor=preprocessor
+    )
+    classifier.save_to_preset(str(tmp_path / "vit"))
+    spec = models.load(tmp_path / "vit", class_names=list("abcde"))
+    assert spec.cam_layer is None and spec.class_id("c") == 2 and spec.input_size == (SIZE, SIZE)
+    assert spec.value_range == pytest.approx((-1.0, 1.0))
+    images = np.random.default_rng(0).integers(0, 256, (2, SIZE, SIZE, 3)).astype(np.uint8)
+    x = spec.preprocess(images)
+    np.testing.assert_allclose(spec.model(x), classifier(x), rtol=1e-5, atol=1e-6)
+    attr = tfattr.Saliency(spec.model).explain(x, target=2)
+    assert attr.shape == x.shape and float(tf.reduce_max(attr)) > 0

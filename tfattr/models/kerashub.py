@@ -1,0 +1,158 @@
+"""KerasHub vision models: presets saved on disk, and the token grid of Vision Transformers.
+
+KerasHub (``pip install tfattr[keras-hub]``) image classifiers are Keras 3 Functional models, so
+every gradient method explains them as they are. Their preprocessor (resize, rescale) runs in
+``predict``/``fit`` only: calling the model -- which is what tfattr differentiates -- takes the
+preprocessed image, and :func:`keras_hub_spec` turns the preprocessor into the spec's
+``preprocess``.
+
+Token models (ViT, DeiT) have no spatial feature map: :func:`token_grid` says how their patch
+tokens tile the image, for CAM methods that reshape tokens to a grid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+
+import tensorflow as tf
+
+# Tokens before the patch tokens: ViT's class token; DeiT's class and distillation tokens.
+_PREFIX_TOKENS = {"DeiTBackbone": 2}
+
+
+@dataclasses.dataclass(frozen=True)
+class TokenGrid:
+    """How a token model's sequence maps to the image: ``prefix`` tokens, then rows x cols.
+
+    Attributes:
+        rows: patches down the image (image height / patch height).
+        cols: patches across the image (image width / patch width).
+        prefix: tokens before the patch tokens (class / distillation tokens), dropped by
+            :meth:`to_grid`.
+
+    Example:
+        >>> grid = token_grid(vit_classifier)          # ViT 224 px, 16 px patches
+        >>> grid
+        TokenGrid(rows=14, cols=14, prefix=1)
+        >>> grid.to_grid(tokens).shape                 # tokens: (N, 197, D)
+        TensorShape([N, 14, 14, D])
+    """
+
+    rows: int
+    cols: int
+    prefix: int
+
+    @property
+    def tokens(self) -> int:
+        """The sequence length: prefix tokens plus one token per patch."""
+        return self.prefix + self.rows * self.cols
+
+    def to_grid(self, tokens) -> tf.Tensor:
+        """``(N, tokens, D)`` -> ``(N, rows, cols, D)``, the prefix tokens dropped.
+
+        Raises:
+            ValueError: the sequence length is not ``prefix + rows * cols``.
+        """
+        tokens = tf.convert_to_tensor(tokens)
+        if tokens.shape.rank != 3 or tokens.shape[1] != self.tokens:
+            raise ValueError(
+                f"tokens: expected shape (N, {self.tokens}, D) ({self.prefix} prefix tokens + "
+                f"{self.rows}x{self.cols} patches), got {tuple(tokens.shape)}."
+            )
+        return tf.reshape(tokens[:, self.prefix :], (-1, self.rows, self.cols, tokens.shape[2]))
+
+
+def is_keras_hub_model(model) -> bool:
+    """Whether `model` is a KerasHub task or backbone (without importing keras_hub)."""
+    return any(cls.__module__.startswith("keras_hub") for cls in type(model).__mro__)
+
+
+def backbone_of(model):
+    """The KerasHub backbone of a task (``model.backbone``), or `model` itself."""
+    return getattr(model, "backbone", None) or model
+
+
+def token_grid(model) -> TokenGrid | None:
+    """The token grid of a KerasHub ViT-like model (task or backbone), or None for other models.
+
+    Read from the backbone's config: ``image_shape`` / ``patch_size``, and whether a class token
+    (ViT's ``use_class_token``; DeiT's class and distillation tokens) comes first.
+
+    Args:
+        model: a KerasHub image classifier or backbone.
+
+    Returns:
+        A :class:`TokenGrid`, or None when the model has no patch tokens (convolutional models).
+
+    Raises:
+        ValueError: a token model whose image size is not set or not a multiple of its patch.
+    """
+    backbone = backbone_of(model)
+    if not is_keras_hub_model(backbone):
+        return None
+    config = backbone.get_config()
+    if "patch_size" not in config or "image_shape" not in config:
+        return None
+    patch = config["patch_size"]
+    patch_h, patch_w = (patch, patch) if isinstance(patch, int) else tuple(patch)
+    height, width = tuple(config["image_shape"])[:2]
+    if height is None or width is None or height % patch_h or width % patch_w:
+        raise ValueError(
+            f"model: {type(backbone).__name__} takes {height}x{width} images with "
+            f"{patch_h}x{patch_w} patches; the token grid needs a fixed size that is a multiple "
+            f"of the patch."
+        )
+    prefix = _PREFIX_TOKENS.get(type(backbone).__name__, int(config.get("use_class_token", True)))
+    return TokenGrid(height // patch_h, width // patch_w, prefix)
+
+
+def is_preset_dir(path) -> bool:
+    """Whether `path` is a KerasHub preset folder (``save_to_preset``: config + metadata)."""
+    path = pathlib.Path(path)
+    return path.is_dir() and (path / "config.json").is_file() and (path / "metadata.json").is_file()
+
+
+def load_preset(handle: str):
+    """``keras_hub.models.ImageClassifier.from_preset(handle)`` with errors that name the fix.
+
+    Args:
+        handle: a preset folder saved with ``save_to_preset``, or a KerasHub handle
+            (``kaggle://...``, ``hf://...``), which needs the network or a filled cache.
+    """
+    try:
+        import keras_hub
+    except ImportError:
+        raise ImportError(
+            f"name_or_path: {handle!r} is a KerasHub model, which needs keras-hub: "
+            f"pip install 'tfattr[keras-hub]'."
+        ) from None
+    try:
+        return keras_hub.models.ImageClassifier.from_preset(handle)
+    except (OSError, ValueError) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(
+            f"name_or_path: could not load the KerasHub image classifier {handle!r} ({first}). "
+            f"Offline, pass a folder saved with classifier.save_to_preset(folder)."
+        ) from None
+
+
+def preprocess_of(model):
+    """The preprocessing of a KerasHub task as ``uint8 images -> model inputs``, or None.
+
+    The preprocessor's image converter resizes and rescales; tfattr's images are already at
+    the model's size, so only its ``scale`` and ``offset`` are applied here.
+    """
+    converter = getattr(getattr(model, "preprocessor", None), "image_converter", None)
+    if converter is None:
+        return None
+    scale, offset = getattr(converter, "scale", None), getattr(converter, "offset", None)
+    if scale is None and offset is None:
+        return None
+    scale = tf.constant(1.0 if scale is None else scale, tf.float32)
+    offset = tf.constant(0.0 if offset is None else offset, tf.float32)
+
+    def preprocess(images):
+        return tf.cast(images, tf.float32) * scale + offset
+
+    return preprocess
