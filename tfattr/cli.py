@@ -187,6 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--out", default="tfattr-evaluate", help="output folder")
     evaluate.add_argument("--resume", action="store_true", help="complete an interrupted run")
+    evaluate.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="leave out unreadable images of a folder (listed and counted in the summary); "
+        "without it they stop the run before any work",
+    )
     evaluate.add_argument("--shard", default=None, metavar="i/n", help="this job's share i of n")
     evaluate.add_argument(
         "--save-maps", action="store_true", help="also save the maps (TFRecord, float16)"
@@ -797,6 +803,7 @@ def cmd_evaluate(args) -> int:
         shard=shard,
         resize=args.resize,
         save_maps=args.save_maps,
+        skip_bad=args.skip_bad,
     )
     if args.runner == "beam":
         from tfattr import beam

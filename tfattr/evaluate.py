@@ -150,6 +150,7 @@ class RunConfig:
     shard: tuple = (0, 1)
     resize: str = "crop"
     save_maps: bool = False
+    skip_bad: bool = False
 
     def identity(self) -> dict:
         """What must agree between the jobs writing one folder (all but the shard index)."""
@@ -997,6 +998,29 @@ class Evaluation:
         finally:
             self.folder.release()
 
+    def _readable(self, reader, block: range, done: int):
+        """The indices of ``block`` still to compute, without its unreadable images: refused
+        before any work, or (``skip_bad``) left out and listed in ``skipped/<shard>.json``. The
+        unreadable set is the same at every run of the job, so a resume skips ``done`` of the
+        readable ones."""
+        from tfattr.data.images import BadImagesError
+
+        bad = reader.unreadable(block)
+        if not bad:
+            return range(block.start + done, block.stop)
+        if not self.config.skip_bad:
+            fix = "Fix or remove them, or pass --skip-bad to leave them out. Nothing was computed."
+            raise EvaluationSetupError(
+                f"--dataset: {BadImagesError([b for _, b in bad], 'folder', fix)}"
+            )
+        folder = self.out / "skipped"
+        folder.mkdir(exist_ok=True)
+        listed = [{"index": i, "path": b.path, "reason": b.reason} for i, b in bad]
+        name = f"{self.shard[0]}-of-{self.shard[1]}.json"
+        (folder / name).write_text(json.dumps(listed, indent=1), encoding="utf-8")
+        skipped = {i for i, _ in bad}
+        return [i for i in block if i not in skipped][done:]
+
     def _run(self, spec, data_dir, download):
         import tensorflow as tf
         from tqdm.auto import tqdm
@@ -1010,11 +1034,8 @@ class Evaluation:
         block = share(len(source), *self.shard)
         done = self.folder.done()
         remaining = range(block.start + done, block.stop)
-        if hasattr(source.reader, "check"):  # an image folder: unreadable files named up front
-            try:
-                source.reader.check(remaining)
-            except ValueError as error:
-                raise EvaluationSetupError(f"--dataset: {error} Nothing was computed.") from None
+        if hasattr(source.reader, "unreadable"):  # an image folder: unreadable files up front
+            remaining = self._readable(source.reader, block, done)
         strategy = self.strategy
         self.devices = replica_devices(strategy)
         with strategy.scope():
@@ -1130,6 +1151,13 @@ def summarize(out, spec, dataset: DatasetSpec, wall_seconds: float | None = None
     out = pathlib.Path(out)
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
     summary = summary_from_stats(read_stats(out), run, dataset.kind)
+    skipped = [
+        entry
+        for path in sorted((out / "skipped").glob("*.json"))
+        for entry in json.loads(path.read_text(encoding="utf-8"))
+    ]
+    if skipped:
+        summary["skipped_images"] = {"count": len(skipped), "files": skipped[:100]}
     summary["throughput"]["wall_seconds_this_job"] = wall_seconds
     write_summary(out, summary)
     return summary

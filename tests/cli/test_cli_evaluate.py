@@ -7,6 +7,7 @@ run must give the same per-image records as the default strategy's.
 
 import json
 import os
+import pathlib
 import signal
 import socket
 import subprocess
@@ -295,5 +296,16 @@ def test_unreadable_images_of_a_folder_are_named_before_any_work(tmp_path, capsy
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "broken.jpg" in err and "notes.png" in err and "Nothing was computed" in err
-    assert "function_node" not in err
-    assert not list(out.glob("records/*.parquet"))
+    assert "--skip-bad" in err and "function_node" not in err
+    assert not list(out.glob("records/**/*.parquet"))
+
+    # --skip-bad: the readable images are computed, the others listed and counted.
+    skipping = tmp_path / "skipping"
+    argv[argv.index(str(out))] = str(skipping)
+    assert main([*argv, "--skip-bad"]) == 0
+    records = evaluate.read_records(skipping).to_pylist()
+    assert sorted(r["name"] for r in records) == [f"cross/ok{i}.png" for i in range(3)]
+    summary = json.loads((skipping / "summary.json").read_text())
+    assert summary["images"] == 3 and summary["skipped_images"]["count"] == 2
+    skipped = sorted(pathlib.Path(f["path"]).name for f in summary["skipped_images"]["files"])
+    assert skipped == ["broken.jpg", "notes.png"]

@@ -28,7 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfattr.data.images import (
-    BadImagesError,
+    BadImage,
     decode_image,
     find_bad_images,
     folder_labels,
@@ -79,20 +79,22 @@ class FolderSource:
     def __len__(self) -> int:
         return len(self.files)
 
-    def check(self, block: range) -> None:
-        """Raises :class:`~tfattr.data.images.BadImagesError` naming every file of ``block`` that
-        cannot be read and decoded (each file is decoded once, in parallel), before any work."""
+    def unreadable(self, block: range) -> list[tuple[int, BadImage]]:
+        """``(index, BadImage)`` of every file of ``block`` that cannot be read and decoded
+        (each file is decoded once, in parallel), to be found before any work."""
         bad = find_bad_images(self.files[block.start : block.stop])
-        if bad:
-            raise BadImagesError(bad, f"folder {str(self.root)!r}", "Fix or remove them.")
+        positions = {f: block.start + i for i, f in enumerate(self.files[block.start : block.stop])}
+        return [(positions[b.path], b) for b in bad]
 
-    def dataset(self, block: range, size, resize="crop", crop_fraction=0.875) -> tf.data.Dataset:
-        """``(index, image, label)`` of the examples in ``block``, files opened in parallel."""
+    def dataset(self, block, size, resize="crop", crop_fraction=0.875) -> tf.data.Dataset:
+        """``(index, image, label)`` of the examples in ``block`` (a range or a sequence of
+        indices), files opened in parallel."""
+        indices = np.asarray(list(block), np.int64)
         ds = tf.data.Dataset.from_tensor_slices(
             (
-                np.arange(block.start, block.stop, dtype=np.int64),
-                np.asarray(self.files[block.start : block.stop], dtype=object).astype(str),
-                self.labels[block.start : block.stop],
+                indices,
+                np.asarray(self.files, dtype=object)[indices].astype(str),
+                self.labels[indices],
             )
         )
         return ds.map(
