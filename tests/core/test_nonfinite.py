@@ -67,7 +67,9 @@ def test_allow_nonfinite_returns_nan_maps_for_those_images_only(model, x, name):
     np.testing.assert_allclose(attr[[0, 2]], alone, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["saliency", "integrated_gradients", "smoothgrad", "occlusion"])
+@pytest.mark.parametrize(
+    "name", ["saliency", "integrated_gradients", "smoothgrad", "occlusion", "gradcam"]
+)
 def test_nan_scores_with_finite_gradients_are_refused_too(x, name):
     model = model_with(keras.ops.log)  # d log(u)/du = 1/u: finite where log(u) is NaN
     with pytest.raises(NonFiniteError, match=r"for 1 of 3 images \(indices 1\)"):

@@ -177,7 +177,11 @@ def layer_gradients(adapter: ModelAdapter, points, targets, layer, overrides=Non
             f"layer: {layer.name!r} runs {len(store)} times in one forward pass; pick a layer "
             f"that runs once."
         )
-    return store[0], tape.gradient(picked, store[0])
+    grads = tape.gradient(picked, store[0])
+    # A non-finite score makes its row's gradient non-finite too (x * 0 is NaN only for NaN and
+    # inf), so the explainer's check of its results sees it.
+    grads = grads + tf.reshape(picked * 0.0, [-1] + [1] * (grads.shape.rank - 1))
+    return store[0], grads
 
 
 # --- Gradient rules on activations ------------------------------------------------------------
