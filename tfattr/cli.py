@@ -790,6 +790,8 @@ def cmd_evaluate(args) -> int:
     entries = parse_methods(args.methods)
     if not args.model:
         raise UsageError("--model is required (see --list-models)")
+    if not evaluate.is_remote(args.out):  # local: writable, with room, before any work
+        _check_out(args.out, figures=0)
     config = evaluate.RunConfig(
         model=args.model,
         weights=args.weights,

@@ -309,3 +309,10 @@ def test_unreadable_images_of_a_folder_are_named_before_any_work(tmp_path, capsy
     assert summary["images"] == 3 and summary["skipped_images"]["count"] == 2
     skipped = sorted(pathlib.Path(f["path"]).name for f in summary["skipped_images"]["files"])
     assert skipped == ["broken.jpg", "notes.png"]
+
+
+def test_an_unusable_out_folder_is_refused_before_any_work(tmp_path, capsys):
+    (tmp_path / "taken").write_text("a file")
+    argv = ["evaluate", *COMMON, "--out", str(tmp_path / "taken" / "run")]
+    assert main(argv) == 2
+    assert "is under the file" in capsys.readouterr().err
