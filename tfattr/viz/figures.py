@@ -27,7 +27,7 @@ from tfattr.viz.arrays import (
     resize_maps,
     select_sign,
 )
-from tfattr.viz.images import colormap_of, render
+from tfattr.viz.images import colormap_of, panel_style, render
 from tfattr.viz.styles import (
     DEFAULT_CMAPS,
     DIVERGING,
@@ -503,18 +503,18 @@ def draw(
     values = np.asarray(values, np.float64)
     if not isinstance(style, Style):
         _check_options(method, sign, clip, style)
-        style = resolve_style(
-            style,
-            kind,
-            signed=bool(values.size and values.min() < 0),
-            has_image=rgb is not None,
-            method=method,
-            sign=sign,
-            outlier_perc=outlier_perc,
-            clip=clip,
-            cmap=cmap,
-            alpha=alpha,
-        )
+    style = panel_style(
+        values,
+        rgb,
+        style,
+        kind,
+        method=method,
+        sign=sign,
+        outlier_perc=outlier_perc,
+        clip=clip,
+        cmap=cmap,
+        alpha=alpha,
+    )
     pixels, used = render(values, rgb, style=style, scale=scale)
     _tidy(ax, title)
     ax.imshow(pixels)

@@ -80,6 +80,16 @@ def overlay(
     return out[0] if single and len(np.shape(image)) <= 3 else out
 
 
+def panel_style(values, rgb, style, kind: str, **options) -> Style:
+    """The resolved :class:`~tfattr.viz.styles.Style` of one panel: ``style`` itself when it is
+    one, else the style named ``style`` for a map of this ``kind`` and sign (``options``: the
+    drawing options of :func:`tfattr.viz.styles.resolve_style`, None for the style's default)."""
+    if isinstance(style, Style):
+        return style
+    signed = bool(np.size(values) and np.min(values) < 0)
+    return resolve_style(style, kind, signed=signed, has_image=rgb is not None, **options)
+
+
 def render(
     values,
     rgb=None,
@@ -119,22 +129,21 @@ def render(
         >>> pixels, scale = render(cam, photo / 255, kind="region")
     """
     values = np.asarray(values, np.float64)
-    if not isinstance(style, Style):
-        style = resolve_style(
-            style,
-            kind,
-            signed=bool(values.size and values.min() < 0),
-            has_image=rgb is not None,
-            method=method,
-            sign=sign,
-            outlier_perc=outlier_perc,
-            clip=clip,
-            cmap=cmap,
-            alpha=alpha,
-            scaling=scaling,
-            background=background,
-            opacity=opacity,
-        )
+    style = panel_style(
+        values,
+        rgb,
+        style,
+        kind,
+        method=method,
+        sign=sign,
+        outlier_perc=outlier_perc,
+        clip=clip,
+        cmap=cmap,
+        alpha=alpha,
+        scaling=scaling,
+        background=background,
+        opacity=opacity,
+    )
     check_choice(style.method, "method", METHODS)
     check_choice(style.sign, "sign", SIGNS)
     if style.method in ("masked_image", "alpha_scaling") and style.sign == "all":
