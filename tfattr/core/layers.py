@@ -180,7 +180,8 @@ def layer_gradients(adapter: ModelAdapter, points, targets, layer, overrides=Non
     grads = tape.gradient(picked, store[0])
     # A non-finite score makes its row's gradient non-finite too (x * 0 is NaN only for NaN and
     # inf), so the explainer's check of its results sees it.
-    grads = grads + tf.reshape(picked * 0.0, [-1] + [1] * (grads.shape.rank - 1))
+    nan_if_nan = tf.cast(tf.reshape(picked * 0.0, [-1] + [1] * (grads.shape.rank - 1)), grads.dtype)
+    grads = grads + nan_if_nan
     return store[0], grads
 
 
