@@ -165,11 +165,6 @@ class RunConfig:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def pointing_tolerance(image_size) -> int:
-    """Pointing-game tolerance in pixels: Zhang et al.'s 15 px at 224 px, scaled."""
-    return max(1, round(15 * max(image_size) / 224))
-
-
 # ------------------------------------------------------------------------------------------
 # Strategy
 
@@ -463,7 +458,7 @@ class BatchExplainer:
                     pointing = metrics.pointing_game(
                         np.asarray(maps[name]),
                         np.asarray(masks),
-                        tolerance=pointing_tolerance(self.spec.input_size),
+                        tolerance=metrics.pointing_tolerance(self.spec.input_size),
                     )
             if "pointing_game" in wanted:
                 hits = np.zeros((0,)) if pointing is None else pointing.hits

@@ -52,6 +52,7 @@ __all__ = [
     "noisy_linear_imputation",
     "plot_curves",
     "pointing_game",
+    "pointing_tolerance",
     "road",
     "sensitivity_max",
 ]
@@ -964,6 +965,22 @@ def pointing_game(attributions, masks, *, tolerance: int = 0) -> PointingResult:
     peaks = maps == maps.reshape(n, -1).max(axis=1)[:, None, None]
     hits = np.any(peaks & near, axis=(1, 2))
     return PointingResult(hits=hits, energy=_energy(maps, mask))
+
+
+def pointing_tolerance(image_size) -> int:
+    """Pointing-game tolerance in pixels: Zhang et al.'s 15 px at 224 px, scaled to the image.
+
+    Args:
+        image_size: ``(height, width)`` of the images.
+
+    Returns:
+        The tolerance in pixels (at least 1), for :func:`pointing_game`.
+
+    Example:
+        >>> tfattr.metrics.pointing_tolerance((448, 448))
+        30
+    """
+    return max(1, round(15 * max(image_size) / 224))
 
 
 def energy_pointing_game(attributions, masks) -> np.ndarray:

@@ -29,7 +29,7 @@ import numpy as np
 
 from tfattr.demo import shapes
 from tfattr.demo.model import load_spec
-from tfattr.evaluate import pointing_tolerance
+from tfattr.metrics import pointing_tolerance
 from tfattr.progress import Progress
 
 TOLERANCE = pointing_tolerance((shapes.IMAGE_SIZE,) * 2)  # 3 px at 48 px, as evaluate uses
