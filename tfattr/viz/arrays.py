@@ -47,6 +47,24 @@ def as_images(image, deprocess=None, spec=None, name: str = "image") -> np.ndarr
     ``image`` is ``(H, W)``, ``(H, W, C)`` or ``(N, H, W, C)`` with C in 1, 3 (4: alpha dropped).
     Without a deprocess function it must already be in [0, 1] (float) or [0, 255]; anything else
     (e.g. caffe- or [-1, 1]-preprocessed) is refused with the fix, rather than drawn wrongly.
+
+    Args:
+        image: the image(s), numpy or tf, uint8 or float.
+        deprocess: how to undo the model's preprocessing: None, ``"caffe"``, ``"tf"``,
+            ``"torch"``, ``"unit"``, ``"none"`` or a function (:func:`resolve_deprocess`).
+        spec: a :class:`tfattr.models.ModelSpec` whose preprocessing is undone (instead of
+            ``deprocess``).
+        name: the argument's name in error messages.
+
+    Returns:
+        float32 ``(N, H, W, 3)`` in [0, 1].
+
+    Example:
+        >>> rgb = tfattr.viz.as_images(photo)                  # uint8 (32, 32, 3)
+        >>> rgb.shape, rgb.dtype.name, float(rgb.max()) <= 1.0
+        ((1, 32, 32, 3), 'float32', True)
+        >>> tfattr.viz.as_images(spec.preprocess(photo), spec=spec).shape   # undoes caffe
+        (1, 32, 32, 3)
     """
     array = to_numpy(image, name)
     check_finite(array, name)
@@ -93,6 +111,22 @@ def as_maps(attr, image_shape: tuple | None = None, name: str = "attr") -> tuple
     A 3-D array is one pixel map when it has the shape of one image, ``image_shape[-3:]`` (pixel
     attributions keep the input's shape), and otherwise a batch of CAMs. Without an image it is a
     pixel map when its last axis is 1, 3 or 4 (a channel count).
+
+    Args:
+        attr: the attribution map(s), numpy or tf.
+        image_shape: the shape of the image(s) the maps explain, to tell one pixel map from a
+            batch of CAMs; None to decide from the last axis.
+        name: the argument's name in error messages.
+
+    Returns:
+        ``(maps, was_single)``: float64 ``(N, H, W, C)`` maps, and whether one map was given.
+
+    Example:
+        >>> maps, single = tfattr.viz.as_maps(cam)             # Grad-CAM: (2, 32, 32)
+        >>> maps.shape, single
+        ((2, 32, 32, 1), False)
+        >>> tfattr.viz.as_maps(attr[0], image_shape=x.shape)[0].shape   # one IG map
+        (1, 32, 32, 3)
     """
     array = to_numpy(attr, name)
     check_finite(array, name)
@@ -134,6 +168,13 @@ def reduce_channels(maps: np.ndarray, reduce: str = "sum") -> np.ndarray:
 
     Returns:
         ``(N, H, W)`` float64.
+
+    Example:
+        >>> maps = np.asarray(attr, np.float64)                # IG: (2, 32, 32, 3)
+        >>> tfattr.viz.reduce_channels(maps, "max_abs").shape
+        (2, 32, 32)
+        >>> bool((tfattr.viz.reduce_channels(maps, "abs_sum") >= 0).all())
+        True
     """
     if reduce == "sum":
         return maps.sum(axis=-1)
@@ -151,6 +192,17 @@ def select_sign(values: np.ndarray, sign: str) -> np.ndarray:
 
     ``all`` keeps the signed values; ``positive`` keeps ``max(a, 0)``; ``negative`` keeps the
     magnitude ``max(-a, 0)`` (drawn with a red map, as Captum); ``absolute_value`` gives ``|a|``.
+
+    Args:
+        values: a reduced map, any shape.
+        sign: one of ``SIGNS``: ``"all"``, ``"positive"``, ``"negative"``, ``"absolute_value"``.
+
+    Returns:
+        An array of the same shape (non-negative except for ``"all"``).
+
+    Example:
+        >>> tfattr.viz.select_sign(np.array([-2.0, 0.5]), "negative").tolist()
+        [2.0, 0.0]
     """
     if sign == "all":
         return values
@@ -176,6 +228,12 @@ def outlier_threshold(values: np.ndarray, outlier_perc: float = 2, clip: str = "
 
     Returns:
         The threshold; 0.0 when all values are zero (the caller draws a blank map).
+
+    Example:
+        >>> values = np.abs(np.asarray(attr)).sum(-1)
+        >>> threshold = tfattr.viz.outlier_threshold(values, outlier_perc=2)
+        >>> bool(0 < threshold <= values.max())          # the top 2 % of the mass is clipped
+        True
     """
     if not 0 <= outlier_perc < 100:
         raise ValueError(f"outlier_perc: expected a number in [0, 100), got {outlier_perc!r}.")
@@ -213,7 +271,10 @@ def normalize(
         threshold used. A map with nothing to show (scale 0) normalises to zeros, never NaN.
 
     Example:
-        >>> norm, scale = normalize(attr.sum(-1), sign="positive", outlier_perc=2)
+        >>> values = np.asarray(attr).sum(-1)                  # IG summed over channels
+        >>> norm, scale = tfattr.viz.normalize(values, sign="positive", outlier_perc=2)
+        >>> norm.shape, float(norm.min()) >= 0.0, float(norm.max()) <= 1.0
+        ((2, 32, 32), True, True)
     """
     shown = select_sign(np.asarray(values, np.float64), sign)
     if scale is None:
@@ -248,7 +309,10 @@ def scale_values(
         ``max - min`` (``"minmax"``); 0.0 when the map has nothing to show.
 
     Example:
-        >>> scaled, span = scale_values(cam, sign="positive", scaling="minmax")
+        >>> scaled, span = tfattr.viz.scale_values(np.asarray(cam), sign="positive",
+        ...                                        scaling="minmax")
+        >>> scaled.shape, float(scaled.min()), float(scaled.max())
+        ((2, 32, 32), 0.0, 1.0)
     """
     if scaling == "outliers":
         return normalize(values, sign, outlier_perc, clip, scale)
@@ -265,7 +329,21 @@ def scale_values(
 
 
 def broadcast_pair(images: np.ndarray, maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs N images with N maps; one image is repeated for N maps."""
+    """Pairs N images with N maps; one image is repeated for N maps.
+
+    Args:
+        images: ``(N, H, W, 3)`` or ``(1, H, W, 3)`` images (:func:`as_images`).
+        maps: ``(N, H, W, C)`` maps (:func:`as_maps`).
+
+    Returns:
+        ``(images, maps)`` with as many images as maps.
+
+    Example:
+        >>> rgb, maps = tfattr.viz.broadcast_pair(np.zeros((1, 32, 32, 3)), np.zeros((2, 32, 32, 1)))
+        >>> rgb.shape
+        (2, 32, 32, 3)
+    """
+
     if images.shape[0] == maps.shape[0]:
         return images, maps
     if images.shape[0] == 1:

@@ -34,30 +34,85 @@ def _float(x) -> np.ndarray:
 def deprocess_caffe(x) -> np.ndarray:
     """Inverse of caffe preprocessing (VGG16/19, ResNet50): add the BGR means, BGR -> RGB.
 
+    Args:
+        x: caffe-preprocessed images ``(..., H, W, 3)`` (BGR, ImageNet means subtracted).
+
+    Returns:
+        uint8 RGB images of the same shape.
+
     Example:
-        >>> rgb = deprocess_caffe(keras.applications.vgg16.preprocess_input(photo.copy()))
+        >>> import keras
+        >>> vgg_input = keras.applications.vgg16.preprocess_input(photo.astype("float32"))
+        >>> rgb = tfattr.viz.deprocess_caffe(vgg_input)
+        >>> rgb.dtype.name, int(np.abs(rgb.astype(int) - photo).max()) <= 1
+        ('uint8', True)
     """
     x = _float(x)
     return _to_uint8((x + CAFFE_BGR_MEAN)[..., ::-1])
 
 
 def deprocess_tf(x) -> np.ndarray:
-    """Inverse of tf preprocessing (``x / 127.5 - 1``; InceptionV3, MobileNet): [-1, 1] -> uint8."""
+    """Inverse of tf preprocessing (``x / 127.5 - 1``; InceptionV3, MobileNet): [-1, 1] -> uint8.
+
+    Args:
+        x: images in [-1, 1], shape ``(..., H, W, 3)``.
+
+    Returns:
+        uint8 RGB images of the same shape.
+
+    Example:
+        >>> tfattr.viz.deprocess_tf(np.array([-1.0, 0.0, 1.0])).tolist()
+        [0, 128, 255]
+    """
     return _to_uint8((_float(x) + 1.0) * 127.5)
 
 
 def deprocess_torch(x) -> np.ndarray:
-    """Inverse of torch preprocessing (``(x / 255 - mean) / std`` per RGB channel)."""
+    """Inverse of torch preprocessing (``(x / 255 - mean) / std`` per RGB channel).
+
+    Args:
+        x: standardised images ``(..., H, W, 3)``.
+
+    Returns:
+        uint8 RGB images of the same shape.
+
+    Example:
+        >>> rgb = tfattr.viz.deprocess_torch(tfattr.models.Preprocess("torch")(photo))
+        >>> int(np.abs(rgb.astype(int) - photo).max()) <= 1
+        True
+    """
     return _to_uint8((_float(x) * TORCH_STD + TORCH_MEAN) * 255.0)
 
 
 def deprocess_unit(x) -> np.ndarray:
-    """Images in [0, 1] (TF-Hub models) -> uint8."""
+    """Images in [0, 1] (TF-Hub models) -> uint8.
+
+    Args:
+        x: images in [0, 1], shape ``(..., H, W, 3)``.
+
+    Returns:
+        uint8 RGB images of the same shape.
+
+    Example:
+        >>> tfattr.viz.deprocess_unit(np.array([0.0, 0.5, 1.0])).tolist()
+        [0, 128, 255]
+    """
     return _to_uint8(_float(x) * 255.0)
 
 
 def deprocess_none(x) -> np.ndarray:
-    """Images already in [0, 255] -> uint8 (clipped and rounded)."""
+    """Images already in [0, 255] -> uint8 (clipped and rounded).
+
+    Args:
+        x: images in [0, 255] (any dtype), shape ``(..., H, W, 3)``.
+
+    Returns:
+        uint8 RGB images of the same shape.
+
+    Example:
+        >>> tfattr.viz.deprocess_none(np.array([-3.0, 127.6, 300.0])).tolist()
+        [0, 128, 255]
+    """
     return _to_uint8(_float(x))
 
 
@@ -91,7 +146,9 @@ def get_deprocess(mode: str) -> Callable[[np.ndarray], np.ndarray]:
         A function ``array (..., H, W, 3) -> uint8 RGB``.
 
     Example:
-        >>> to_rgb = get_deprocess("caffe")
+        >>> to_rgb = tfattr.viz.get_deprocess("[-1,1]")         # an alias of "tf"
+        >>> to_rgb is tfattr.viz.deprocess_tf, to_rgb(np.zeros((2, 2, 3))).dtype.name
+        (True, 'uint8')
     """
     key = str(mode).strip().lower().replace(" ", "")
     key = _ALIASES.get(key, key)
@@ -115,7 +172,16 @@ def resolve_deprocess(deprocess=None, spec=None) -> Callable[[np.ndarray], np.nd
     Returns:
         A callable, or None when neither argument says anything (images are then shown as they
         are, if they are in [0, 1] or [0, 255]).
+
+    Example:
+        >>> tfattr.viz.resolve_deprocess(spec=spec) is tfattr.viz.deprocess_caffe
+        True
+        >>> tfattr.viz.resolve_deprocess("tf", spec=spec) is tfattr.viz.deprocess_tf
+        True
+        >>> tfattr.viz.resolve_deprocess() is None
+        True
     """
+
     for source in (deprocess, spec):
         if source is None:
             continue

@@ -147,9 +147,12 @@ def visualize(
         ``(fig, ax)`` for one image, ``(fig, axes)`` (a 1-D array) for a batch.
 
     Example:
-        >>> attr = tfattr.IntegratedGradients(model).explain(x, target=3)
-        >>> fig, ax = tfattr.viz.visualize(attr, x, deprocess="tf")
-        >>> fig, ax = tfattr.viz.visualize(cam, photo, name="gradcam")
+        >>> inputs = spec.preprocess(photos)                    # what the model sees
+        >>> ig = tfattr.IntegratedGradients(model, steps=16).explain(inputs, target=3)
+        >>> fig, axes = tfattr.viz.visualize(ig, inputs, spec=spec)   # undo the preprocessing
+        >>> axes.shape                                          # one panel per image
+        (2,)
+        >>> fig, ax = tfattr.viz.visualize(cam[0], photo, name="gradcam")
     """
     _check_options(method, sign, clip, style)
     need = method if method is not None else ("heat_map" if image is None else None)
@@ -224,8 +227,11 @@ def visualize_multiple(
         ``(fig, axes)`` with axes of shape ``(rows, len(methods))``.
 
     Example:
-        >>> tfattr.viz.visualize_multiple(attr, photo, ["original_image", "heat_map",
-        ...     "masked_image"], ["all", "all", "positive"])
+        >>> fig, axes = tfattr.viz.visualize_multiple(
+        ...     attr[0], photo, ["original_image", "heat_map", "masked_image"],
+        ...     ["all", "all", "positive"])
+        >>> axes.shape
+        (1, 3)
     """
     methods = list(methods)
     for method in methods:
@@ -335,8 +341,11 @@ def compare(
         ``(fig, axes)``, axes of shape ``(images, panels)`` (whatever the wrapping).
 
     Example:
-        >>> tfattr.viz.compare(photos, {"Saliency": s, "IG": ig, "Grad-CAM": cam},
-        ...                    shared_scale=True)
+        >>> saliency = tfattr.Saliency(model).explain(x, target=3)
+        >>> fig, axes = tfattr.viz.compare(photos, {"Saliency": saliency, "IG": attr,
+        ...                                         "Grad-CAM": cam}, shared_scale=True)
+        >>> axes.shape                                          # (images, photo + 3 maps)
+        (2, 4)
     """
     _check_options(method, sign, clip, style)
     if shared_scale not in (False, True, "row", "all"):
@@ -437,8 +446,10 @@ def plot_img_attributions(
         ``(fig, axes)``: axes ``(2, 2)`` for one image, ``(N, 4)`` for a batch.
 
     Example:
-        >>> attr = tfattr.IntegratedGradients(model, steps=241).explain(x, target=555)
-        >>> fig, axes = tfattr.viz.plot_img_attributions(x, attr)
+        >>> attr = tfattr.IntegratedGradients(model, steps=32).explain(x[0], target=555)
+        >>> fig, axes = tfattr.viz.plot_img_attributions(x[0], attr)
+        >>> axes.shape
+        (2, 2)
     """
     rgb, values, single, _ = _prepare(attr, image, reduce, deprocess, spec, need_image=True)
     n = values.shape[0]
@@ -496,9 +507,30 @@ def draw(
     is a style name (with ``kind``, see :func:`tfattr.viz.map_kind`) or a resolved
     :class:`tfattr.viz.styles.Style`, which then replaces the other drawing options.
 
+    Args:
+        ax: the matplotlib Axes to draw into.
+        values: one reduced map ``(H, W)`` (:func:`tfattr.viz.reduce_channels`).
+        rgb: the image, float RGB ``(H, W, 3)`` in [0, 1], or None.
+        method, sign, outlier_perc, clip, cmap, alpha, scale: as in :func:`tfattr.viz.visualize`;
+            None takes the style's default.
+        colorbar: add a colour bar next to a heat map.
+        title: the panel's title.
+        style: ``"auto"``, ``"region"``, ``"pixel"``, ``"captum"`` or a resolved ``Style``.
+        kind: ``"region"`` or ``"pixel"``, for ``style="auto"``.
+
     Returns:
         A ``ScalarMappable`` giving the colours of the values (``norm.vmax`` is the value at
         full colour) for heat maps, None for the other methods.
+
+    Example:
+        >>> fig, axes = tfattr.viz.new_figure(1, 2, use_pyplot=False)
+        >>> rgb = tfattr.viz.as_images(photo)[0]
+        >>> values = tfattr.viz.reduce_channels(np.asarray(attr, np.float64))[0]
+        >>> colours = tfattr.viz.draw(axes[0, 0], values, rgb, method="heat_map", title="IG")
+        >>> colours.norm.vmax > 0
+        True
+        >>> tfattr.viz.draw(axes[0, 1], np.asarray(cam[0]), rgb, kind="region") is not None
+        True
     """
     values = np.asarray(values, np.float64)
     if not isinstance(style, Style):
@@ -766,5 +798,21 @@ def _finish(show: bool) -> None:
 def new_figure(
     rows: int, cols: int, figsize=None, use_pyplot: bool = True
 ) -> tuple[Figure, np.ndarray]:
-    """A figure with a ``rows x cols`` grid of Axes (2-D array), as the figures above make."""
+    """A figure with a ``rows x cols`` grid of Axes (2-D array), as the figures above make.
+
+    Args:
+        rows: rows of panels.
+        cols: panels per row.
+        figsize: ``(width, height)`` in inches; default: about 3 inches per panel.
+        use_pyplot: create it with pyplot (shows in notebooks); False gives a detached Figure.
+
+    Returns:
+        ``(fig, axes)`` with axes of shape ``(rows, cols)``.
+
+    Example:
+        >>> fig, axes = tfattr.viz.new_figure(2, 3, use_pyplot=False)
+        >>> axes.shape
+        (2, 3)
+    """
+
     return _axes_for(None, rows, cols, figsize, use_pyplot)

@@ -62,8 +62,12 @@ def overlay(
         uint8 RGB, ``(H, W, 3)`` for one image or ``(N, H, W, 3)`` for a batch.
 
     Example:
-        >>> cam = tfattr.GradCAM(model).explain(x, target=3)
-        >>> tfattr.viz.save(tfattr.viz.overlay(cam, photo, alpha=0.4), "cam.png")
+        >>> cam = tfattr.GradCAM(model).explain(x, target=3)       # (2, 32, 32)
+        >>> picture = tfattr.viz.overlay(cam[0], photo, alpha=0.4)
+        >>> picture.shape, picture.dtype.name
+        ((32, 32, 3), 'uint8')
+        >>> tfattr.viz.save(picture, "cam.png").name
+        'cam.png'
     """
     if not 0.0 <= float(alpha) <= 1.0:
         raise ValueError(f"alpha: expected a number in [0, 1], got {alpha!r}.")
@@ -126,7 +130,10 @@ def render(
         with nothing to show.
 
     Example:
-        >>> pixels, scale = render(cam, photo / 255, kind="region")
+        >>> values = np.asarray(cam[0])                             # one Grad-CAM (32, 32)
+        >>> pixels, scale = tfattr.viz.render(values, photo / 255, kind="region")
+        >>> pixels.shape, pixels.dtype.name, scale == float(values.max() - values.min())
+        ((32, 32, 3), 'uint8', True)
     """
     values = np.asarray(values, np.float64)
     style = panel_style(
@@ -204,7 +211,20 @@ def background_of(rgb: np.ndarray, background: str) -> np.ndarray:
 
 
 def to_uint8(array) -> np.ndarray:
-    """An image array as uint8: float in [0, 1] is scaled by 255, other values are clipped."""
+    """An image array as uint8: float in [0, 1] is scaled by 255, other values are clipped.
+
+    Args:
+        array: an image array, numpy or tf.
+
+    Returns:
+        The uint8 array, same shape.
+
+    Example:
+        >>> tfattr.viz.to_uint8(np.array([0.0, 0.5, 1.0])).tolist()
+        [0, 128, 255]
+        >>> tfattr.viz.to_uint8(np.array([-5.0, 300.0])).tolist()      # not in [0, 1]: clipped
+        [0, 255]
+    """
     array = np.asarray(array.numpy() if hasattr(array, "numpy") else array)
     if array.dtype == np.uint8:
         return array
@@ -214,13 +234,40 @@ def to_uint8(array) -> np.ndarray:
 
 
 def figure_to_array(fig: Figure, dpi: float | None = None) -> np.ndarray:
-    """Renders a figure to uint8 RGB ``(H, W, 3)``, with any backend (via an in-memory PNG)."""
+    """Renders a figure to uint8 RGB ``(H, W, 3)``, with any backend (via an in-memory PNG).
+
+    Args:
+        fig: a matplotlib Figure.
+        dpi: resolution (default: the figure's own).
+
+    Returns:
+        uint8 ``(H, W, 3)``: ``figsize`` inches times ``dpi`` pixels.
+
+    Example:
+        >>> fig, ax = tfattr.viz.visualize(attr[0], x[0], figsize=(2, 2))
+        >>> tfattr.viz.figure_to_array(fig, dpi=50).shape
+        (100, 100, 3)
+    """
     rgba = matplotlib.image.imread(io.BytesIO(png_bytes(fig, dpi=dpi)), format="png")
     return to_uint8(rgba[..., :3])
 
 
 def png_bytes(fig_or_array, dpi: float | None = None) -> bytes:
-    """PNG encoding of a figure (or ``(fig, ax)`` tuple) or of an image array."""
+    """PNG encoding of a figure (or ``(fig, ax)`` tuple) or of an image array.
+
+    Args:
+        fig_or_array: a matplotlib Figure, a ``(fig, ax)`` pair, or one image ``(H, W)`` /
+            ``(H, W, 3|4)`` (uint8, or float in [0, 1]).
+        dpi: resolution for figures (default: the figure's own).
+
+    Returns:
+        The PNG file's bytes.
+
+    Example:
+        >>> data = tfattr.viz.png_bytes(tfattr.viz.overlay(cam[0], photo))
+        >>> data[:4]
+        b'\\x89PNG'
+    """
     fig = _figure_of(fig_or_array)
     buffer = io.BytesIO()
     if fig is not None:
@@ -257,8 +304,11 @@ def save(fig_or_array, path, dpi: float | None = None) -> pathlib.Path:
         The path written.
 
     Example:
-        >>> tfattr.viz.save(tfattr.viz.visualize(attr, image), "attr.png")
+        >>> path = tfattr.viz.save(tfattr.viz.visualize(attr[0], x[0]), "figures/attr.png")
+        >>> path.as_posix(), path.stat().st_size > 0
+        ('figures/attr.png', True)
     """
+
     path = pathlib.Path(os.fspath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig = _figure_of(fig_or_array)

@@ -115,6 +115,12 @@ class Style:
         background: photo under a blended map: ``"grey"``, ``"colour"`` or ``"dark"``.
         opacity: ``"constant"`` (``alpha`` everywhere) or ``"value"`` (``alpha x min(1, 2 |v|)``
             of the scaled value ``v``: full from half of full colour up).
+
+    Example:
+        >>> style = tfattr.viz.resolve_style("region")
+        >>> style.kind, style.method, style.scaling
+        ('region', 'blended_heat_map', 'minmax')
+        >>> fig, ax = tfattr.viz.visualize(cam[0], photo, style=style)
     """
 
     kind: str
@@ -163,6 +169,15 @@ def map_kind(maps: np.ndarray | None = None, name=None, had_channels: bool = Tru
         maps: the maps ``(N, H, W, C)`` (C = 1 for CAM maps), or None.
         name: the method's name as the user gave it (optional).
         had_channels: whether the user's array had a channel axis.
+
+    Returns:
+        ``"region"`` (drawn as a jet heat map over the photo) or ``"pixel"``.
+
+    Example:
+        >>> tfattr.viz.map_kind(name="Grad-CAM"), tfattr.viz.map_kind(name="IG")
+        ('region', 'pixel')
+        >>> tfattr.viz.map_kind(np.asarray(attr))             # unnamed: from the values
+        'pixel'
     """
     key = method_key(name)
     if key is not None:
@@ -175,7 +190,20 @@ def map_kind(maps: np.ndarray | None = None, name=None, had_channels: bool = Tru
 
 
 def units_of(name) -> str | None:
-    """The units key of a method's attributions (``"score"``, ``"gradient"``), or None."""
+    """The units key of a method's attributions (``"score"``, ``"gradient"``), or None.
+
+    Maps of the same units can share one colour scale (:func:`compare` with ``shared_scale``).
+
+    Args:
+        name: a method's registry name, alias or class name.
+
+    Returns:
+        ``"score"`` (attributions add up to a score difference), ``"gradient"``, or None.
+
+    Example:
+        >>> tfattr.viz.units_of("IntegratedGradients"), tfattr.viz.units_of("Saliency")
+        ('score', 'gradient')
+    """
     return UNITS.get(method_key(name) or "")
 
 
@@ -198,7 +226,13 @@ def resolve_style(
 
     Returns:
         A :class:`Style`.
+
+    Example:
+        >>> style = tfattr.viz.resolve_style("auto", kind="pixel", signed=False, sign="positive")
+        >>> style.kind, style.sign, style.background
+        ('pixel', 'positive', 'dark')
     """
+
     if style not in STYLES:
         raise ValueError(f"style: expected one of {STYLES}, got {style!r}.")
     resolved = kind if style == "auto" else style
