@@ -133,6 +133,13 @@ class ModelAdapter:
             label's logit.
         output_index: for models with several outputs, which one to explain (an index or a key
             of a dict output).
+
+    Example:
+        >>> adapter = tfattr.ModelAdapter(model)               # model ends in a softmax
+        >>> scores = adapter(x)
+        >>> scores.shape, adapter.softmax_removed               # logits, not probabilities
+        (TensorShape([2, 1000]), True)
+        >>> ig = tfattr.IntegratedGradients(adapter, steps=16)  # explainers share its steps
     """
 
     def __init__(self, model, *, output: str = "logits", output_index: int | str | None = None):
@@ -257,7 +264,16 @@ class ModelAdapter:
 
     def key(self) -> tuple:
         """What makes this adapter's forward pass differ from another's on the same model (the
-        engine's compiled steps are shared between adapters with the same key)."""
+        engine's compiled steps are shared between adapters with the same key).
+
+        Returns:
+            A hashable tuple: the output kind, the output index and the overrides.
+
+        Example:
+            >>> logits, raw = tfattr.adapt(model), tfattr.adapt(model, output="raw")
+            >>> logits.key() == tfattr.adapt(model).key(), logits.key() == raw.key()
+            (True, False)
+        """
         overrides = tuple(
             sorted(
                 (id(layer), getattr(fn, "__qualname__", id(fn)))
@@ -268,7 +284,18 @@ class ModelAdapter:
 
     def num_classes(self, image_shape: tuple) -> int:
         """Number of classes, from one probing forward pass per input shape (cached per model
-        and adapter configuration)."""
+        and adapter configuration).
+
+        Args:
+            image_shape: the shape ``(H, W, C)`` of one input image.
+
+        Returns:
+            The number of scores per image.
+
+        Example:
+            >>> tfattr.adapt(model).num_classes((32, 32, 3))
+            1000
+        """
         probed = model_cache.for_model(self.model, "classes")
         key = (self.key(), tuple(image_shape))
         if key not in probed:
@@ -313,5 +340,25 @@ def _saved_model_input_shape(obj) -> tuple | None:
 
 
 def adapt(model, *, output: str = "logits", output_index=None) -> ModelAdapter:
-    """Returns a :class:`ModelAdapter` for `model` (an adapter is returned re-wrapped)."""
+    """Returns a :class:`ModelAdapter` for `model` (an adapter is returned re-wrapped).
+
+    Args:
+        model: a Keras 3 or tf-keras model, a SavedModel / ``hub.load`` object, a callable
+            ``images -> scores``, or a ``ModelAdapter``.
+        output: ``"logits"`` (default), ``"probabilities"`` or ``"raw"`` (see
+            :class:`ModelAdapter`).
+        output_index: for models with several outputs, which one to explain.
+
+    Returns:
+        A :class:`ModelAdapter`; pass it to several explainers or metrics to share their
+        compiled steps.
+
+    Example:
+        >>> adapter = tfattr.adapt(model, output="probabilities")
+        >>> probabilities = adapter(x).numpy()
+        >>> probabilities.shape, bool(np.allclose(probabilities.sum(-1), 1.0, atol=1e-5))
+        ((2, 1000), True)
+        >>> saliency = tfattr.Saliency(adapter).explain(x, target=3)
+    """
+
     return ModelAdapter(model, output=output, output_index=output_index)

@@ -803,7 +803,7 @@ def new_figure(
     Args:
         rows: rows of panels.
         cols: panels per row.
-        figsize: ``(width, height)`` in inches; default: about 3 inches per panel.
+        figsize: ``(width, height)`` in inches; default: ``PANEL_INCHES`` per panel.
         use_pyplot: create it with pyplot (shows in notebooks); False gives a detached Figure.
 
     Returns:
