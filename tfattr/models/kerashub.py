@@ -32,11 +32,11 @@ class TokenGrid:
             :meth:`to_grid`.
 
     Example:
-        >>> grid = token_grid(vit_classifier)          # ViT 224 px, 16 px patches
-        >>> grid
-        TokenGrid(rows=14, cols=14, prefix=1)
-        >>> grid.to_grid(tokens).shape                 # tokens: (N, 197, D)
-        TensorShape([N, 14, 14, D])
+        >>> grid = tfattr.models.TokenGrid(rows=14, cols=14, prefix=1)  # ViT, 224 px, 16 px
+        >>> grid.tokens                                # the class token, then 14 x 14 patches
+        197
+        >>> grid.to_grid(np.zeros((2, 197, 8))).shape
+        TensorShape([2, 14, 14, 8])
     """
 
     rows: int
@@ -51,8 +51,22 @@ class TokenGrid:
     def to_grid(self, tokens) -> tf.Tensor:
         """``(N, tokens, D)`` -> ``(N, rows, cols, D)``, the prefix tokens dropped.
 
+        Args:
+            tokens: ``(N, prefix + rows * cols, D)`` token features (a transformer block's
+                output), numpy or tf.
+
+        Returns:
+            float ``(N, rows, cols, D)`` tf.Tensor: the patch tokens on their image grid.
+
         Raises:
             ValueError: the sequence length is not ``prefix + rows * cols``.
+
+        Example:
+            >>> grid = tfattr.models.TokenGrid(rows=2, cols=3, prefix=1)
+            >>> tokens = np.arange(2 * 7 * 4).reshape(2, 7, 4)   # class token + 2 x 3 patches
+            >>> patches = grid.to_grid(tokens)
+            >>> patches.shape, patches[0, 0, 0].numpy().tolist()  # token 1 is the first patch
+            (TensorShape([2, 2, 3, 4]), [4, 5, 6, 7])
         """
         tokens = tf.convert_to_tensor(tokens)
         if tokens.shape.rank != 3 or tokens.shape[1] != self.tokens:
@@ -87,7 +101,17 @@ def token_grid(model) -> TokenGrid | None:
 
     Raises:
         ValueError: a token model whose image size is not set or not a multiple of its patch.
+
+    Example:
+        >>> import keras_hub
+        >>> vit = keras_hub.models.ViTBackbone(image_shape=(32, 32, 3), patch_size=8,
+        ...     num_layers=1, num_heads=1, hidden_dim=8, mlp_dim=8)
+        >>> tfattr.models.token_grid(vit)               # 32 / 8 = 4 patches a side
+        TokenGrid(rows=4, cols=4, prefix=1)
+        >>> tfattr.models.token_grid(model) is None     # a convolutional model
+        True
     """
+
     backbone = backbone_of(model)
     if not is_keras_hub_model(backbone):
         return None

@@ -26,9 +26,16 @@ def logits_model(model):
         ModelError: a subclassed model, which Keras cannot clone.
 
     Example:
-        >>> logits = tfattr.models.logits_model(keras.applications.MobileNetV2(weights=None))
-        >>> logits(images)   # no softmax: rows do not sum to 1
+        >>> logits = tfattr.models.logits_model(model)  # model ends in a softmax
+        >>> logits is model, logits.layers[-1].activation.__name__
+        (False, 'linear')
+        >>> scores = logits(x).numpy()                  # rows no longer sum to 1
+        >>> bool(np.allclose(scores.sum(-1), 1.0))
+        False
+        >>> model.layers[-1].activation.__name__        # the model itself is unchanged
+        'softmax'
     """
+
     kind = model_kind(model)
     if kind not in ("keras", "tf_keras"):
         raise OpaqueModelError(

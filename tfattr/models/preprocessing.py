@@ -30,7 +30,11 @@ class Preprocess:
         mode: one of ``"caffe"``, ``"tf"``, ``"torch"``, ``"unit"``, ``"none"`` (module doc).
 
     Example:
-        >>> x = Preprocess("tf")(tf.constant([[[[0, 255, 127]]]], tf.uint8))  # -> [-1, 1, ~0]
+        >>> to_inputs = tfattr.models.Preprocess("tf")          # x / 127.5 - 1
+        >>> to_inputs(np.array([0, 255], np.uint8)).numpy().tolist()
+        [-1.0, 1.0]
+        >>> tfattr.models.Preprocess("caffe")(photo).shape      # BGR, ImageNet means removed
+        TensorShape([32, 32, 3])
     """
 
     def __init__(self, mode: str):
@@ -58,9 +62,10 @@ class Preprocess:
         """``(low, high)``: the smallest and largest model input (black and white, per channel).
 
         Example:
-            >>> Preprocess("tf").value_range
+            >>> tfattr.models.Preprocess("tf").value_range
             (-1.0, 1.0)
         """
+
         return value_range(self)
 
     def __repr__(self) -> str:

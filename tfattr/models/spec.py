@@ -35,9 +35,14 @@ class ModelSpec:
             read them through :attr:`class_names`.
 
     Example:
-        >>> spec = tfattr.models.load("mobilenet_v2")
+        >>> model.save("my_model.keras")                # or load("mobilenet_v2") and others
+        >>> spec = tfattr.models.load("my_model.keras", preprocess="caffe")
+        >>> spec.input_size, spec.num_classes, spec.cam_layer
+        ((32, 32), 1000, 'block5_conv3')
         >>> x = spec.preprocess(tfattr.data.load_image("cat.jpg", spec.input_size))
         >>> attr = tfattr.Saliency(spec.model).explain(x, target=spec.class_id("tabby"))
+        >>> attr.shape
+        TensorShape([32, 32, 3])
     """
 
     name: str
@@ -64,7 +69,17 @@ class ModelSpec:
         return value_range(self.preprocess)
 
     def black_and_white(self):
-        """The black and white ``(1, H, W, 3)`` images in the model's input scale (baselines)."""
+        """The black and white ``(1, H, W, 3)`` images in the model's input scale (baselines).
+
+        Returns:
+            ``(black, white)``: float32 tensors ``(1, H, W, 3)``, the preprocessed uint8 0 and
+            255 images.
+
+        Example:
+            >>> black, white = spec.black_and_white()           # caffe preprocessing
+            >>> black.shape, [round(float(v), 2) for v in black[0, 0, 0]]   # minus the BGR means
+            (TensorShape([1, 32, 32, 3]), [-103.94, -116.78, -123.68])
+        """
         import tensorflow as tf
 
         shape = (1, *self.input_size, 3)
@@ -95,7 +110,8 @@ class ModelSpec:
             The model output index (ImageNet index + ``label_offset``).
 
         Example:
-            >>> spec.class_id("tabby")   # 281, or 282 for a 1001-class TF-Hub model
+            >>> spec.class_id("tabby"), spec.class_id("n02123045"), spec.class_id(281)
+            (281, 281, 281)
         """
         if isinstance(target, numbers.Integral) and not isinstance(target, bool):
             if not 0 <= int(target) < self.num_classes:
@@ -115,17 +131,54 @@ class ModelSpec:
         return find_class(target, names, wnids)
 
     def class_ids(self, targets) -> list[int]:
-        """:meth:`class_id` of each target: ``spec.class_ids(["tabby", "n01440764", 3])``."""
+        """:meth:`class_id` of each target: ``spec.class_ids(["tabby", "n01440764", 3])``.
+
+        Args:
+            targets: one target or a sequence of them, each as :meth:`class_id` takes.
+
+        Returns:
+            A list of model output indices.
+
+        Example:
+            >>> spec.class_ids(["tabby", "n01440764", 3])
+            [281, 0, 3]
+        """
         if isinstance(targets, str | numbers.Integral):
             targets = [targets]
         return [self.class_id(t) for t in targets]
 
     def to_model_ids(self, imagenet_labels):
-        """ImageNet-1k indices -> model output indices (adds ``label_offset``)."""
+        """ImageNet-1k indices -> model output indices (adds ``label_offset``).
+
+        Args:
+            imagenet_labels: ImageNet-1k class indices (int or array-like).
+
+        Returns:
+            A numpy array of model output indices.
+
+        Example:
+            >>> import dataclasses
+            >>> hub_like = dataclasses.replace(spec, label_offset=1)   # 1001 outputs
+            >>> hub_like.to_model_ids([0, 281]).tolist()
+            [1, 282]
+        """
         return np.asarray(imagenet_labels) + self.label_offset
 
     def to_imagenet(self, model_ids):
-        """Model output indices -> ImageNet-1k indices (-1 for "background")."""
+        """Model output indices -> ImageNet-1k indices (-1 for "background").
+
+        Args:
+            model_ids: model output indices (int or array-like).
+
+        Returns:
+            A numpy array of ImageNet-1k indices, -1 where the output is "background".
+
+        Example:
+            >>> import dataclasses
+            >>> hub_like = dataclasses.replace(spec, label_offset=1)   # 1001 outputs
+            >>> hub_like.to_imagenet([0, 282]).tolist()
+            [-1, 281]
+        """
         ids = np.asarray(model_ids) - self.label_offset
         return np.where(ids < 0, -1, ids)
 
@@ -138,7 +191,14 @@ class ModelSpec:
 
         Returns:
             One list of ``(id, name, score)`` per image (names are ids as strings if unknown).
+
+        Example:
+            >>> scores = np.zeros((1, 1000))
+            >>> scores[0, [281, 285]] = [0.7, 0.2]
+            >>> [(i, name) for i, name, _ in spec.decode(scores, top=2)[0]]
+            [(281, 'tabby'), (285, 'Egyptian_cat')]
         """
+
         scores = np.asarray(scores)
         if scores.ndim != 2 or scores.shape[1] != self.num_classes:
             raise ValueError(f"scores: expected shape (N, {self.num_classes}), got {scores.shape}.")

@@ -163,8 +163,15 @@ _ALIASES = {
 def preset_name(name: str) -> str | None:
     """The preset key of a keras.applications name or its snake case, or None.
 
+    Args:
+        name: a keras.applications constructor name (``"EfficientNetV2B0"``), its snake case
+            (``"efficientnet_v2_b0"``) or Keras' weight-file spelling (``"efficientnetv2-b0"``).
+
+    Returns:
+        The preset key (a name :func:`list_models` gives), or None for other names.
+
     Example:
-        >>> preset_name("EfficientNetV2B0"), preset_name("efficientnet_v2_b0")
+        >>> tfattr.models.preset_name("EfficientNetV2B0"), tfattr.models.preset_name("efficientnetv2-b0")
         ('efficientnet_v2_b0', 'efficientnet_v2_b0')
     """
     return _ALIASES.get(_compact(name)) if isinstance(name, str) else None
@@ -173,6 +180,9 @@ def preset_name(name: str) -> str | None:
 def list_models() -> list[dict]:
     """Every model ``load`` knows by name, as dicts with ``name``, ``family``, ``source``,
     ``constructor`` (or TF-Hub ``handle``), ``input_size`` and ``preprocess``.
+
+    Returns:
+        A list of dicts, one per preset, keras.applications first and TF-Hub last.
 
     Example:
         >>> [m["name"] for m in tfattr.models.list_models() if m["family"] == "convnext"]
@@ -252,14 +262,17 @@ def load(
         ValueError: unknown name, missing path, an unreadable file, or weights that cannot be
             fetched (offline), each message naming the fix.
 
+    ``load("resnet50")`` downloads the ImageNet weights once (Keras caches them); offline, give
+    the weight file's path as ``weights=`` or load the file itself
+    (``load("mobilenet_2_5_128_tf.h5")``: a MobileNet with ``alpha=0.25`` at 128 px).
+
     Example:
-        >>> spec = tfattr.models.load("resnet50")
-        >>> spec = tfattr.models.load("EfficientNetV2B0", weights=None, input_size=64)
-        >>> spec.cam_layer, spec.preprocess
-        ('top_activation', Preprocess('none'))
-        >>> spec = tfattr.models.load("../shared/imagenet_assets/mobilenet_2_5_128_tf.h5")
-        >>> spec.input_size, spec.cam_layer
-        ((128, 128), 'conv_pw_13_relu')
+        >>> spec = tfattr.models.load("MobileNet", weights=None, input_size=64, alpha=0.25)
+        >>> spec.name, spec.input_size, spec.cam_layer, spec.preprocess
+        ('mobilenet', (64, 64), 'conv_pw_13_relu', Preprocess('tf'))
+        >>> model.save("my_model.keras")                  # a Keras file: its own preprocessing
+        >>> tfattr.models.load("my_model.keras", preprocess="caffe").cam_layer
+        'block5_conv3'
     """
     if not isinstance(name_or_path, str | os.PathLike):
         raise TypeError(
@@ -457,8 +470,25 @@ def keras_hub_spec(model, name: str = "keras_hub", size=None, overrides=None) ->
     the CAM layer is the last feature map of convolutional backbones and None for token models
     (ViT, DeiT), whose CAM reshapes tokens with :func:`tfattr.models.kerashub.token_grid`.
 
+    Args:
+        model: a KerasHub image classifier (``keras_hub.models.ImageClassifier``), e.g.
+            ``ImageClassifier.from_preset("resnet_50_imagenet")`` or one built from a backbone.
+        name: the spec's name.
+        size: ``(height, width)`` of the inputs; default: the model's input shape (224 when it
+            does not say).
+        overrides: ``{"preprocess": ..., "class_names": ...}`` replacing what the model says.
+
+    Returns:
+        A :class:`ModelSpec` (opaque False; the CAM layer None for token models).
+
     Example:
-        >>> spec = keras_hub_spec(keras_hub.models.ImageClassifier.from_preset(folder))
+        >>> import keras_hub
+        >>> backbone = keras_hub.models.ViTBackbone(image_shape=(32, 32, 3), patch_size=8,
+        ...     num_layers=1, num_heads=1, hidden_dim=8, mlp_dim=8)
+        >>> vit = keras_hub.models.ViTImageClassifier(backbone=backbone, num_classes=5)
+        >>> spec = tfattr.models.keras_hub_spec(vit, "tiny_vit")
+        >>> spec.input_size, spec.num_classes, spec.cam_layer   # CAM: tokens on their grid
+        ((32, 32), 5, None)
     """
     overrides = dict(overrides or {})
     if overrides.get("preprocess") is None:
@@ -526,6 +556,16 @@ def pooled_feature_map(model) -> str | None:
     squeeze-and-excitation blocks pool earlier maps (EfficientNet): the *last* global pooling
     counts. When the pooling reads a nested backbone (KerasHub tasks), it is the layer that ends
     the backbone.
+
+    Args:
+        model: a Keras model (Functional or Sequential).
+
+    Returns:
+        The layer's name, or None when the model has no global pooling on a feature map.
+
+    Example:
+        >>> tfattr.models.pooled_feature_map(model)       # the map GlobalAveragePooling2D reads
+        'block5_conv3'
     """
     layers = list(getattr(model, "layers", ()))
     for index in reversed(range(len(layers))):
@@ -557,7 +597,19 @@ def pooled_feature_map(model) -> str | None:
 
 
 def last_feature_map(model) -> str | None:
-    """Name of the last layer with a 4-D output (Grad-CAM's default), searched into nested models."""
+    """Name of the last layer with a 4-D output (Grad-CAM's default), searched into nested models.
+
+    Args:
+        model: a Keras model.
+
+    Returns:
+        The layer's name, or None when no layer has a 4-D output.
+
+    Example:
+        >>> tfattr.models.last_feature_map(model)
+        'block5_conv3'
+    """
+
     found = None
     for layer in _iter_layers(model):
         try:
