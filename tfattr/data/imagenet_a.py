@@ -66,10 +66,15 @@ def imagenet_a(
         A ``tf.data.Dataset`` of ``(images, labels)``, labels int64 model output indices.
 
     Example:
-        >>> spec = tfattr.models.load("resnet50")
-        >>> ds = tfattr.data.imagenet_a(image_size=spec.input_size, preprocess=spec.preprocess)
-        >>> tfattr.data.evaluate_imagenet_a(spec.model, ds)
+        >>> ds = tfattr.data.imagenet_a("test[:4]", image_size=spec.input_size,
+        ...                             preprocess=spec.preprocess, batch_size=2)
+        >>> images, labels = next(iter(ds))
+        >>> images.shape, images.dtype.name, labels.dtype.name
+        (TensorShape([2, 32, 32, 3]), 'float32', 'int64')
+        >>> sorted(tfattr.data.evaluate_imagenet_a(spec.model, ds))
+        ['accuracy_1000', 'accuracy_200', 'count']
     """
+
     return tfds_dataset(
         "imagenet_a",
         split,

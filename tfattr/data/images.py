@@ -147,7 +147,17 @@ def load_image(path, size=None, resize: str = "crop", crop_fraction: float = 0.8
 
 @dataclasses.dataclass(frozen=True)
 class BadImage:
-    """An image file that cannot be read, and why (TensorFlow's reason, first line)."""
+    """An image file that cannot be read, and why (TensorFlow's reason, first line).
+
+    Attributes:
+        path: the file.
+        reason: why it cannot be read or decoded.
+
+    Example:
+        >>> bad = tfattr.data.find_bad_images(["cat.jpg", "broken.jpg"])
+        >>> bad[0].path, bool(bad[0].reason)
+        ('broken.jpg', True)
+    """
 
     path: str
     reason: str
@@ -157,7 +167,19 @@ class BadImage:
 
 
 class BadImagesError(ValueError):
-    """Some image files cannot be read; ``bad`` lists them (:class:`BadImage`)."""
+    """Some image files cannot be read; ``bad`` lists them (:class:`BadImage`).
+
+    A ``ValueError``, raised before any work starts, e.g. by :func:`image_folder`.
+
+    Example:
+        >>> import pathlib, shutil
+        >>> _ = shutil.copy("broken.jpg", "photos/coffee/broken.jpg")
+        >>> try:
+        ...     tfattr.data.image_folder("photos/", 32)
+        ... except tfattr.data.BadImagesError as error:
+        ...     print([pathlib.Path(b.path).name for b in error.bad])
+        ['broken.jpg']
+    """
 
     def __init__(
         self,
@@ -176,6 +198,11 @@ class BadImagesError(ValueError):
 @dataclasses.dataclass(frozen=True)
 class FolderScan:
     """What :func:`scan_folder` found: readable files with their labels, and what it left out.
+
+    Example:
+        >>> scan = tfattr.data.scan_folder("photos/")          # photos/cat/, photos/coffee/
+        >>> scan.class_names, scan.labels, scan.bad
+        (('cat', 'coffee'), (0, 1), ())
 
     Attributes:
         root: the folder.
@@ -291,9 +318,13 @@ def scan_folder(path, *, check: bool = True) -> FolderScan:
         ValueError: not a folder, no images, or WordNet-id folders that are not ImageNet-1k.
 
     Example:
-        >>> scan = tfattr.data.images.scan_folder("photos/")
-        >>> len(scan.files), [b.path for b in scan.bad]
+        >>> import pathlib, shutil
+        >>> _ = shutil.copy("broken.jpg", "photos/coffee/broken.jpg")
+        >>> scan = tfattr.data.scan_folder("photos/")
+        >>> len(scan.files), [pathlib.Path(b.path).name for b in scan.bad]
+        (2, ['broken.jpg'])
     """
+
     root = pathlib.Path(os.fspath(path))
     if not root.is_dir():
         raise ValueError(f"path: {str(root)!r} is not a folder of images.")
