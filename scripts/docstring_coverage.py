@@ -12,11 +12,14 @@ everywhere. Exit status 0 whatever the coverage: this reports, tests decide.
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import inspect
 import os
 import re
 import sys
+import textwrap
+
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -43,6 +46,8 @@ ATTRIBUTES = re.compile(r"^\s*Attributes:\s*$", re.M)  # a dataclass documents i
 def _parameters(obj) -> list[str]:
     if inspect.isclass(obj) and issubclass(obj, BaseException):
         return []  # raised by tfattr, not built by users
+    if inspect.isclass(obj) and obj.__init__ is object.__init__:
+        return []  # built without arguments
     target = obj.__init__ if inspect.isclass(obj) else obj
     try:
         signature = inspect.signature(target)
@@ -52,13 +57,33 @@ def _parameters(obj) -> list[str]:
 
 
 def _returns_something(obj) -> bool:
+    """From the return annotation, else from the source: a ``return`` with a value, or a yield."""
     if inspect.isclass(obj):
         return False
     try:
         annotation = inspect.signature(obj).return_annotation
     except (TypeError, ValueError):
         return True
-    return annotation not in (None, "None")
+    if annotation is not inspect.Signature.empty:
+        return annotation not in (None, "None")
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(obj)))
+    except (OSError, TypeError, SyntaxError):
+        return True
+    function = tree.body[0]
+    nodes = list(ast.iter_child_nodes(function))
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            continue  # a nested function's returns are its own
+        if isinstance(node, ast.Yield | ast.YieldFrom):
+            return True
+        if isinstance(node, ast.Return) and not (
+            node.value is None or (isinstance(node.value, ast.Constant) and node.value.value is None)
+        ):
+            return True
+        nodes.extend(ast.iter_child_nodes(node))
+    return False
 
 
 def check(obj) -> dict[str, bool | None]:

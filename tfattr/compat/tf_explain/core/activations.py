@@ -19,6 +19,12 @@ class ExtractActivations(ExplainerCache):
 
     Args:
         batch_size: images per forward pass (None: tfattr's default, 32).
+
+    Example:
+        >>> from tfattr.compat.tf_explain.core.activations import ExtractActivations
+        >>> grid = ExtractActivations().explain((images, None), model, ["block1_conv1"])
+        >>> grid.shape, grid.dtype.name   # 2 images x 4 channels of 30 x 30: 3 x 3 cells
+        ((90, 90), 'uint8')
     """
 
     def __init__(self, batch_size=None):
@@ -40,6 +46,8 @@ class ExtractActivations(ExplainerCache):
         Example:
             >>> from tfattr.compat.tf_explain.core.activations import ExtractActivations
             >>> grid = ExtractActivations().explain((images, None), model, ["block1_conv1"])
+            >>> int(grid.min()), int(grid.max())         # scaled by the grid's own range
+            (0, 255)
         """
         images = images_of(validation_data)
         names = [layers_name] if isinstance(layers_name, str) else list(layers_name)
@@ -87,5 +95,19 @@ class ExtractActivations(ExplainerCache):
         return graph
 
     def save(self, grid, output_dir, output_name):
-        """Writes the grid to ``output_dir/output_name`` (the extension picks the format)."""
+        """Writes the grid to ``output_dir/output_name`` (the extension picks the format).
+
+        Args:
+            grid: the uint8 grid :meth:`explain` returns.
+            output_dir: the folder (created if missing).
+            output_name: the file name, e.g. ``"activations.png"``.
+
+        Example:
+            >>> from tfattr.compat.tf_explain.core.activations import ExtractActivations
+            >>> explainer = ExtractActivations()
+            >>> explainer.save(explainer.explain((images, None), model, ["block1_conv1"]), "out", "activations.png")
+            >>> import os; os.path.exists("out/activations.png")
+            True
+        """
+
         save_grayscale(grid, output_dir, output_name)

@@ -40,6 +40,12 @@ class GradCAM(ExplainerCache):
 
     Paper: Selvaraju et al., "Grad-CAM: Visual Explanations from Deep Networks via
     Gradient-based Localization", ICCV 2017.
+
+    Example:
+        >>> from tfattr.compat.tf_explain.core.grad_cam import GradCAM
+        >>> grid = GradCAM().explain((images, None), model, class_index=3)
+        >>> grid.shape, grid.dtype.name    # 2 overlays of 32 x 32 in a 2 x 2 grid
+        ((64, 64, 3), 'uint8')
     """
 
     def explain(
@@ -73,7 +79,10 @@ class GradCAM(ExplainerCache):
         Example:
             >>> from tfattr.compat.tf_explain.core.grad_cam import GradCAM
             >>> explainer = GradCAM()
-            >>> grid = explainer.explain(([image], None), model, class_index=281)
+            >>> grid = explainer.explain(([photo], None), model, class_index=281,
+            ...                          layer_name="block3_conv3")
+            >>> grid.shape                     # one image: the overlay itself
+            (32, 32, 3)
             >>> explainer.save(grid, ".", "grad_cam.png")
         """
         images = images_of(validation_data)
@@ -155,7 +164,21 @@ class GradCAM(ExplainerCache):
         return tf.reduce_sum(output * weights, axis=-1)
 
     def save(self, grid, output_dir, output_name):
-        """Writes the grid to ``output_dir/output_name`` (the extension picks the format)."""
+        """Writes the grid to ``output_dir/output_name`` (the extension picks the format).
+
+        Args:
+            grid: the uint8 grid :meth:`explain` returns.
+            output_dir: the folder (created if missing).
+            output_name: the file name, e.g. ``"grad_cam.png"``.
+
+        Example:
+            >>> from tfattr.compat.tf_explain.core.grad_cam import GradCAM
+            >>> explainer = GradCAM()
+            >>> explainer.save(explainer.explain((images, None), model, 3), "out", "grad_cam.png")
+            >>> import os; os.path.exists("out/grad_cam.png")
+            True
+        """
+
         save_rgb(grid, output_dir, output_name)
 
 

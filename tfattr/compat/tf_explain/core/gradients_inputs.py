@@ -12,9 +12,15 @@ class GradientsInputs(VanillaGradients):
     As :class:`VanillaGradients` (same score, same grayscale conversion) with ``x * dF/dx``.
 
     Example:
+        >>> import keras
         >>> from tfattr.compat.tf_explain.core.gradients_inputs import GradientsInputs
-        >>> grid = GradientsInputs().explain((images, None), model, class_index=3)
+        >>> scores = keras.layers.Dense(10)(keras.layers.Flatten()(model.input))
+        >>> classifier = keras.Model(model.input, keras.layers.Softmax()(scores))
+        >>> grid = GradientsInputs().explain((images, None), classifier, class_index=3)
+        >>> grid.shape, grid.dtype.name    # 2 grayscale maps of 32 x 32 in a 2 x 2 grid
+        ((64, 64), 'uint8')
     """
+
 
     tfattr_method = tfattr.InputXGradient
 

@@ -59,6 +59,12 @@ class IntegratedGradients(ExplainerCache):
     multiplied by ``x - baseline``, so it is not complete (does not sum to ``F(x) - F(0)``).
 
     Paper: Sundararajan, Taly, Yan, "Axiomatic Attribution for Deep Networks", ICML 2017.
+
+    Example:
+        >>> from tfattr.compat.tf_explain.core.integrated_gradients import IntegratedGradients
+        >>> grid = IntegratedGradients().explain((images, None), model, 3, n_steps=8)
+        >>> grid.shape, grid.dtype.name    # 2 grayscale maps of 32 x 32 in a 2 x 2 grid
+        ((64, 64), 'uint8')
     """
 
     def explain(self, validation_data, model, class_index, n_steps=10):
@@ -76,6 +82,8 @@ class IntegratedGradients(ExplainerCache):
         Example:
             >>> from tfattr.compat.tf_explain.core.integrated_gradients import IntegratedGradients
             >>> grid = IntegratedGradients().explain((images, None), model, 3, n_steps=15)
+            >>> grid.shape
+            (64, 64)
         """
         images = images_of(validation_data)
         explainer = self.cached(
@@ -109,5 +117,19 @@ class IntegratedGradients(ExplainerCache):
         return [baseline + (target - baseline) * k / (n_steps - 1) for k in range(n_steps)]
 
     def save(self, grid, output_dir, output_name):
-        """Writes the grid to ``output_dir/output_name`` (the extension picks the format)."""
+        """Writes the grid to ``output_dir/output_name`` (the extension picks the format).
+
+        Args:
+            grid: the uint8 grid :meth:`explain` returns.
+            output_dir: the folder (created if missing).
+            output_name: the file name, e.g. ``"integrated_gradients.png"``.
+
+        Example:
+            >>> from tfattr.compat.tf_explain.core.integrated_gradients import IntegratedGradients
+            >>> explainer = IntegratedGradients()
+            >>> explainer.save(explainer.explain((images, None), model, 3, n_steps=8), "out", "integrated_gradients.png")
+            >>> import os; os.path.exists("out/integrated_gradients.png")
+            True
+        """
+
         save_grayscale(grid, output_dir, output_name)

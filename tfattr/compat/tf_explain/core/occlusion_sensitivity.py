@@ -25,6 +25,12 @@ class OcclusionSensitivity(ExplainerCache):
         batch_size: occluded images per forward pass (None: tfattr's default, 32).
 
     Paper: Zeiler & Fergus, "Visualizing and Understanding Convolutional Networks", ECCV 2014.
+
+    Example:
+        >>> from tfattr.compat.tf_explain.core.occlusion_sensitivity import OcclusionSensitivity
+        >>> grid = OcclusionSensitivity().explain((images, None), model, 3, patch_size=8)
+        >>> grid.shape, grid.dtype.name    # 2 overlays of 32 x 32 in a 2 x 2 grid
+        ((64, 64, 3), 'uint8')
     """
 
     def __init__(self, batch_size=None):
@@ -56,7 +62,23 @@ class OcclusionSensitivity(ExplainerCache):
         return grid_display(heatmaps)
 
     def get_sensitivity_maps(self, model, images, class_index, patch_size):
-        """``(N, H, W)`` maps: each cell's ``1 - p_c(occluded)``, resized to the image."""
+        """``(N, H, W)`` maps: each cell's ``1 - p_c(occluded)``, resized to the image.
+
+        Args:
+            model: a Keras model (its raw output is read, as tf-explain).
+            images: ``(N, H, W, C)``.
+            class_index: the class.
+            patch_size: side of the square grey patches, in pixels (also the stride).
+
+        Returns:
+            float ``(N, H, W)`` numpy maps.
+
+        Example:
+            >>> from tfattr.compat.tf_explain.core.occlusion_sensitivity import OcclusionSensitivity
+            >>> maps = OcclusionSensitivity().get_sensitivity_maps(model, images, 3, patch_size=8)
+            >>> maps.shape
+            (2, 32, 32)
+        """
         if isinstance(patch_size, bool) or not isinstance(patch_size, int | np.integer):
             raise TypeError(f"patch_size: expected an int, got {patch_size!r}.")
         if patch_size < 1:
@@ -81,9 +103,38 @@ class OcclusionSensitivity(ExplainerCache):
         return tf.image.resize(cells[..., None], (height, width), method="bilinear")[..., 0].numpy()
 
     def get_sensitivity_map(self, model, image, class_index, patch_size):
-        """The ``(H, W)`` map of one image."""
+        """The ``(H, W)`` map of one image.
+
+        Args:
+            model: a Keras model.
+            image: one image ``(H, W, C)``.
+            class_index: the class.
+            patch_size: side of the square grey patches, in pixels.
+
+        Returns:
+            float ``(H, W)`` numpy map (:meth:`get_sensitivity_maps`).
+
+        Example:
+            >>> from tfattr.compat.tf_explain.core.occlusion_sensitivity import OcclusionSensitivity
+            >>> OcclusionSensitivity().get_sensitivity_map(model, images[0], 3, 16).shape
+            (32, 32)
+        """
         return self.get_sensitivity_maps(model, np.asarray(image)[None], class_index, patch_size)[0]
 
     def save(self, grid, output_dir, output_name):
-        """Writes the grid to ``output_dir/output_name`` (the extension picks the format)."""
+        """Writes the grid to ``output_dir/output_name`` (the extension picks the format).
+
+        Args:
+            grid: the uint8 grid :meth:`explain` returns.
+            output_dir: the folder (created if missing).
+            output_name: the file name, e.g. ``"occlusion_sensitivity.png"``.
+
+        Example:
+            >>> from tfattr.compat.tf_explain.core.occlusion_sensitivity import OcclusionSensitivity
+            >>> explainer = OcclusionSensitivity()
+            >>> explainer.save(explainer.explain((images, None), model, 3, 8), "out", "occlusion_sensitivity.png")
+            >>> import os; os.path.exists("out/occlusion_sensitivity.png")
+            True
+        """
+
         save_rgb(grid, output_dir, output_name)

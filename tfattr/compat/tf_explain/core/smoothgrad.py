@@ -42,6 +42,12 @@ class SmoothGrad(ExplainerCache):
     cross-entropy loss; :class:`tfattr.SmoothGrad` alone differentiates the logit.
 
     Paper: Smilkov et al., "SmoothGrad: removing noise by adding noise", 2017.
+
+    Example:
+        >>> from tfattr.compat.tf_explain.core.smoothgrad import SmoothGrad
+        >>> grid = SmoothGrad().explain((images, None), model, 3, num_samples=4, seed=0)
+        >>> grid.shape, grid.dtype.name    # 2 grayscale maps of 32 x 32 in a 2 x 2 grid
+        ((64, 64), 'uint8')
     """
 
     def explain(self, validation_data, model, class_index, num_samples=5, noise=1.0, *, seed=None):
@@ -61,7 +67,9 @@ class SmoothGrad(ExplainerCache):
 
         Example:
             >>> from tfattr.compat.tf_explain.core.smoothgrad import SmoothGrad
-            >>> grid = SmoothGrad().explain((images, None), model, 3, num_samples=20, noise=1.0)
+            >>> grid = SmoothGrad().explain((images, None), model, 3, num_samples=20, noise=0.1)
+            >>> grid.shape
+            (64, 64)
         """
         images = images_of(validation_data)
         explainer = self.cached(
@@ -95,5 +103,19 @@ class SmoothGrad(ExplainerCache):
         return tf.reduce_mean(tf.reshape(grads, (-1, int(num_samples), *rows.shape[1:])), axis=1)
 
     def save(self, grid, output_dir, output_name):
-        """Writes the grid to ``output_dir/output_name`` (the extension picks the format)."""
+        """Writes the grid to ``output_dir/output_name`` (the extension picks the format).
+
+        Args:
+            grid: the uint8 grid :meth:`explain` returns.
+            output_dir: the folder (created if missing).
+            output_name: the file name, e.g. ``"smoothgrad.png"``.
+
+        Example:
+            >>> from tfattr.compat.tf_explain.core.smoothgrad import SmoothGrad
+            >>> explainer = SmoothGrad()
+            >>> explainer.save(explainer.explain((images, None), model, 3, num_samples=4), "out", "smoothgrad.png")
+            >>> import os; os.path.exists("out/smoothgrad.png")
+            True
+        """
+
         save_grayscale(grid, output_dir, output_name)

@@ -41,6 +41,15 @@ class VanillaGradients(ExplainerCache):
 
     Paper: Simonyan, Vedaldi, Zisserman, "Deep Inside Convolutional Networks: Visualising Image
     Classification Models and Saliency Maps", 2014.
+
+    Example:
+        >>> import keras
+        >>> from tfattr.compat.tf_explain.core.vanilla_gradients import VanillaGradients
+        >>> scores = keras.layers.Dense(10, name="scores")(keras.layers.Flatten()(model.input))
+        >>> classifier = keras.Model(model.input, keras.layers.Softmax()(scores))
+        >>> grid = VanillaGradients().explain((images, None), classifier, class_index=3)
+        >>> grid.shape, grid.dtype.name    # 2 grayscale maps of 32 x 32 in a 2 x 2 grid
+        ((64, 64), 'uint8')
     """
 
     tfattr_method = tfattr.Saliency
@@ -57,8 +66,14 @@ class VanillaGradients(ExplainerCache):
             uint8 grid ``(rows * H, columns * W)``, ``ceil(sqrt(N))`` images a side.
 
         Example:
+            >>> import warnings
             >>> from tfattr.compat.tf_explain.core.vanilla_gradients import VanillaGradients
-            >>> grid = VanillaGradients().explain((images, None), model, class_index=3)
+            >>> with warnings.catch_warnings(record=True) as caught:   # a fused softmax
+            ...     warnings.simplefilter("always")
+            ...     grid = VanillaGradients().explain((images, None), model, class_index=3)
+            >>> grid.shape, "Unsupported model architecture" in str(caught[0].message)
+            ((64, 64), True)
+
         """
         score_model = self.get_score_model(model)
         return self.explain_score_model(validation_data, score_model, class_index)
@@ -72,8 +87,20 @@ class VanillaGradients(ExplainerCache):
         tf-explain's warning is given and the model itself is returned (e.g. for
         ``Dense(activation="softmax")`` or a subclassed model).
 
+        Args:
+            model: a Keras model.
+
         Returns:
             A Keras model (``.layers``, ``.predict`` ...).
+
+        Example:
+            >>> import keras
+            >>> from tfattr.compat.tf_explain.core.vanilla_gradients import VanillaGradients
+            >>> scores = keras.layers.Dense(10)(keras.layers.Flatten()(model.input))
+            >>> classifier = keras.Model(model.input, keras.layers.Softmax()(scores))
+            >>> score_model = VanillaGradients().get_score_model(classifier)
+            >>> type(score_model.layers[-1]).__name__      # ends before the Softmax
+            'Dense'
         """
         layers = getattr(model, "layers", None)
         last = layers[-1] if layers else None
@@ -89,7 +116,22 @@ class VanillaGradients(ExplainerCache):
         )
 
     def explain_score_model(self, validation_data, score_model, class_index):
-        """As :meth:`explain`, for a model (or adapter) whose output is already the scores."""
+        """As :meth:`explain`, for a model (or adapter) whose output is already the scores.
+
+        Args:
+            validation_data: ``(images, labels)``; labels are ignored.
+            score_model: a model (or :class:`tfattr.ModelAdapter`) returning class scores.
+            class_index: the class to explain.
+
+        Returns:
+            uint8 grid ``(rows * H, columns * W)``, ``ceil(sqrt(N))`` images a side.
+
+        Example:
+            >>> from tfattr.compat.tf_explain.core.vanilla_gradients import VanillaGradients
+            >>> logits = tfattr.adapt(model)                 # the softmax skipped
+            >>> VanillaGradients().explain_score_model((images, None), logits, 3).shape
+            (64, 64)
+        """
         images = images_of(validation_data)
         explainer = self.cached(
             score_model,
@@ -113,5 +155,20 @@ class VanillaGradients(ExplainerCache):
         return cls.attributions(explainer, np.asarray(images, np.float32), class_index)
 
     def save(self, grid, output_dir, output_name):
-        """Writes the grid to ``output_dir/output_name`` (the extension picks the format)."""
+        """Writes the grid to ``output_dir/output_name`` (the extension picks the format).
+
+        Args:
+            grid: the uint8 grid :meth:`explain` returns.
+            output_dir: the folder (created if missing).
+            output_name: the file name, e.g. ``"vanilla_gradients.png"``.
+
+        Example:
+            >>> from tfattr.compat.tf_explain.core.vanilla_gradients import VanillaGradients
+            >>> explainer = VanillaGradients()
+            >>> grid = explainer.explain_score_model((images, None), tfattr.adapt(model), 3)
+            >>> explainer.save(grid, "out", "vanilla_gradients.png")
+            >>> import os; os.path.exists("out/vanilla_gradients.png")
+            True
+        """
+
         save_grayscale(grid, output_dir, output_name)
