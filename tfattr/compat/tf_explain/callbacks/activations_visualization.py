@@ -17,9 +17,14 @@ class ActivationsVisualizationCallback(ExplainerCallback):
         output_dir: TensorBoard folder (a timestamped subfolder is created in it).
 
     Example:
-        >>> from tfattr.compat.tf_explain.callbacks.activations_visualization import (
-        ...     ActivationsVisualizationCallback)
-        >>> model.fit(x, y, callbacks=[ActivationsVisualizationCallback((x_val, y_val), ["conv"])])
+        >>> import keras
+        >>> from tfattr.compat.tf_explain.callbacks.activations_visualization import ActivationsVisualizationCallback
+        >>> net = keras.models.clone_model(model)
+        >>> net.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        >>> callback = ActivationsVisualizationCallback((x, y), ["block1_conv1"], output_dir="logs")
+        >>> _ = net.fit(x, y, epochs=2, verbose=0, callbacks=[callback])
+        >>> len(list(callback.output_dir.glob("events.out.tfevents.*")))   # a grid an epoch
+        1
     """
 
     tag = "Activations Visualization"
@@ -36,4 +41,16 @@ class ActivationsVisualizationCallback(ExplainerCallback):
         self.explainer = ExtractActivations()
 
     def grid(self):
+        """This epoch's feature-map grid of the validation images (what ``on_epoch_end`` logs).
+
+        Returns:
+            uint8 grayscale grid ``(rows * h, columns * w)`` (:meth:`ExtractActivations.explain`).
+
+        Example:
+            >>> from tfattr.compat.tf_explain.callbacks.activations_visualization import ActivationsVisualizationCallback
+            >>> callback = ActivationsVisualizationCallback((x, y), ["block1_conv1"], output_dir="logs")
+            >>> callback.set_model(model)                 # Keras does this in fit()
+            >>> callback.grid().shape
+            (90, 90)
+        """
         return self.explainer.explain(self.validation_data, self.model, self.layers_name)

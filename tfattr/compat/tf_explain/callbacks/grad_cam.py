@@ -19,8 +19,14 @@ class GradCAMCallback(ExplainerCallback):
         use_guided_grads: see :meth:`GradCAM.explain`.
 
     Example:
+        >>> import keras
         >>> from tfattr.compat.tf_explain.callbacks.grad_cam import GradCAMCallback
-        >>> model.fit(x, y, callbacks=[GradCAMCallback((x_val, y_val), class_index=0)])
+        >>> net = keras.models.clone_model(model)
+        >>> net.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        >>> callback = GradCAMCallback((x, y), class_index=3, output_dir="logs")
+        >>> _ = net.fit(x, y, epochs=2, verbose=0, callbacks=[callback])
+        >>> len(list(callback.output_dir.glob("events.out.tfevents.*")))   # a grid an epoch
+        1
     """
 
     tag = "Grad CAM"
@@ -41,6 +47,18 @@ class GradCAMCallback(ExplainerCallback):
         self.explainer = GradCAM()
 
     def grid(self):
+        """This epoch's Grad-CAM grid of the validation images (what ``on_epoch_end`` logs).
+
+        Returns:
+            uint8 RGB grid ``(rows * H, columns * W, 3)`` (:meth:`GradCAM.explain`).
+
+        Example:
+            >>> from tfattr.compat.tf_explain.callbacks.grad_cam import GradCAMCallback
+            >>> callback = GradCAMCallback((x, y), class_index=3, output_dir="logs")
+            >>> callback.set_model(model)                 # Keras does this in fit()
+            >>> callback.grid().shape
+            (64, 64, 3)
+        """
         return self.explainer.explain(
             self.validation_data,
             self.model,

@@ -18,9 +18,14 @@ class IntegratedGradientsCallback(ExplainerCallback):
         output_dir: TensorBoard folder (a timestamped subfolder is created in it).
 
     Example:
-        >>> from tfattr.compat.tf_explain.callbacks.integrated_gradients import (
-        ...     IntegratedGradientsCallback)
-        >>> model.fit(x, y, callbacks=[IntegratedGradientsCallback((x_val, y_val), 0)])
+        >>> import keras
+        >>> from tfattr.compat.tf_explain.callbacks.integrated_gradients import IntegratedGradientsCallback
+        >>> net = keras.models.clone_model(model)
+        >>> net.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        >>> callback = IntegratedGradientsCallback((x, y), 3, output_dir="logs")
+        >>> _ = net.fit(x, y, epochs=2, verbose=0, callbacks=[callback])
+        >>> len(list(callback.output_dir.glob("events.out.tfevents.*")))   # a grid an epoch
+        1
     """
 
     tag = "IntegratedGradients"
@@ -39,6 +44,18 @@ class IntegratedGradientsCallback(ExplainerCallback):
         self.explainer = IntegratedGradients()
 
     def grid(self):
+        """This epoch's integrated-gradients grid of the validation images (what ``on_epoch_end`` logs).
+
+        Returns:
+            uint8 grayscale grid ``(rows * H, columns * W)`` (:meth:`IntegratedGradients.explain`).
+
+        Example:
+            >>> from tfattr.compat.tf_explain.callbacks.integrated_gradients import IntegratedGradientsCallback
+            >>> callback = IntegratedGradientsCallback((x, y), 3, output_dir="logs")
+            >>> callback.set_model(model)                 # Keras does this in fit()
+            >>> callback.grid().shape
+            (64, 64)
+        """
         return self.explainer.explain(
             self.validation_data, self.model, self.class_index, self.n_steps
         )

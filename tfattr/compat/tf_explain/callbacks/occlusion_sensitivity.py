@@ -18,9 +18,14 @@ class OcclusionSensitivityCallback(ExplainerCallback):
         output_dir: TensorBoard folder (a timestamped subfolder is created in it).
 
     Example:
-        >>> from tfattr.compat.tf_explain.callbacks.occlusion_sensitivity import (
-        ...     OcclusionSensitivityCallback)
-        >>> model.fit(x, y, callbacks=[OcclusionSensitivityCallback((x_val, y_val), 0, 8)])
+        >>> import keras
+        >>> from tfattr.compat.tf_explain.callbacks.occlusion_sensitivity import OcclusionSensitivityCallback
+        >>> net = keras.models.clone_model(model)
+        >>> net.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        >>> callback = OcclusionSensitivityCallback((x, y), 3, 8, output_dir="logs")
+        >>> _ = net.fit(x, y, epochs=2, verbose=0, callbacks=[callback])
+        >>> len(list(callback.output_dir.glob("events.out.tfevents.*")))   # a grid an epoch
+        1
     """
 
     tag = "Occlusion Sensitivity"
@@ -39,6 +44,18 @@ class OcclusionSensitivityCallback(ExplainerCallback):
         self.explainer = OcclusionSensitivity()
 
     def grid(self):
+        """This epoch's occlusion-sensitivity grid of the validation images (what ``on_epoch_end`` logs).
+
+        Returns:
+            uint8 RGB grid ``(rows * H, columns * W, 3)`` (:meth:`OcclusionSensitivity.explain`).
+
+        Example:
+            >>> from tfattr.compat.tf_explain.callbacks.occlusion_sensitivity import OcclusionSensitivityCallback
+            >>> callback = OcclusionSensitivityCallback((x, y), 3, 8, output_dir="logs")
+            >>> callback.set_model(model)                 # Keras does this in fit()
+            >>> callback.grid().shape
+            (64, 64, 3)
+        """
         return self.explainer.explain(
             self.validation_data, self.model, self.class_index, self.patch_size
         )

@@ -20,8 +20,14 @@ class SmoothGradCallback(ExplainerCallback):
         seed: seed of the noise (tfattr's addition; None: fresh noise every epoch).
 
     Example:
+        >>> import keras
         >>> from tfattr.compat.tf_explain.callbacks.smoothgrad import SmoothGradCallback
-        >>> model.fit(x, y, callbacks=[SmoothGradCallback((x_val, y_val), class_index=0)])
+        >>> net = keras.models.clone_model(model)
+        >>> net.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        >>> callback = SmoothGradCallback((x, y), 3, num_samples=4, noise=0.1, output_dir="logs", seed=0)
+        >>> _ = net.fit(x, y, epochs=2, verbose=0, callbacks=[callback])
+        >>> len(list(callback.output_dir.glob("events.out.tfevents.*")))   # a grid an epoch
+        1
     """
 
     tag = "SmoothGrad"
@@ -45,6 +51,18 @@ class SmoothGradCallback(ExplainerCallback):
         self.explainer = SmoothGrad()
 
     def grid(self):
+        """This epoch's SmoothGrad grid of the validation images (what ``on_epoch_end`` logs).
+
+        Returns:
+            uint8 grayscale grid ``(rows * H, columns * W)`` (:meth:`SmoothGrad.explain`).
+
+        Example:
+            >>> from tfattr.compat.tf_explain.callbacks.smoothgrad import SmoothGradCallback
+            >>> callback = SmoothGradCallback((x, y), 3, num_samples=4, noise=0.1, output_dir="logs", seed=0)
+            >>> callback.set_model(model)                 # Keras does this in fit()
+            >>> callback.grid().shape
+            (64, 64)
+        """
         # tf-explain's exact call; the seed (tfattr's addition) only when one is given.
         extra = {} if self.seed is None else {"seed": self.seed}
         return self.explainer.explain(

@@ -21,9 +21,15 @@ class VanillaGradientsCallback(ExplainerCallback):
             subfolder is created in it).
 
     Example:
-        >>> from tfattr.compat.tf_explain.callbacks.vanilla_gradients import (
-        ...     VanillaGradientsCallback)
-        >>> model.fit(x, y, callbacks=[VanillaGradientsCallback((x_val, y_val), class_index=0)])
+        >>> import keras
+        >>> from tfattr.compat.tf_explain.callbacks.vanilla_gradients import VanillaGradientsCallback
+        >>> scores = keras.layers.Dense(10)(keras.layers.Flatten()(model.input))
+        >>> net = keras.Model(model.input, keras.layers.Softmax()(scores))
+        >>> net.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        >>> callback = VanillaGradientsCallback((x, y), class_index=3, output_dir="logs")
+        >>> _ = net.fit(x, y, epochs=2, verbose=0, callbacks=[callback])
+        >>> len(list(callback.output_dir.glob("events.out.tfevents.*")))   # a grid an epoch
+        1
     """
 
     explainer = VanillaGradients()
@@ -39,10 +45,43 @@ class VanillaGradientsCallback(ExplainerCallback):
         self.tag = type(self.explainer).__name__
 
     def set_model(self, model):
+        """Keeps the model (Keras calls this in ``fit``) and builds its score model once.
+
+        Args:
+            model: the Keras model being trained.
+
+        Example:
+            >>> from tfattr.compat.tf_explain.callbacks.vanilla_gradients import (
+            ...     VanillaGradientsCallback)
+            >>> callback = VanillaGradientsCallback((x, y), class_index=3, output_dir="logs")
+            >>> import warnings
+            >>> with warnings.catch_warnings():
+            ...     warnings.simplefilter("ignore")     # a fused softmax: tf-explain's warning
+            ...     callback.set_model(model)
+
+            >>> callback.score_model is model          # no activation layer to skip
+            True
+        """
         super().set_model(model)
+
         self.score_model = self.explainer.get_score_model(model)
 
     def grid(self):
+        """This epoch's vanilla-gradients grid of the validation images (what ``on_epoch_end`` logs).
+
+        Returns:
+            uint8 grayscale grid ``(rows * H, columns * W)`` (:meth:`VanillaGradients.explain`).
+
+        Example:
+            >>> from tfattr.compat.tf_explain.callbacks.vanilla_gradients import VanillaGradientsCallback
+            >>> import keras
+            >>> scores = keras.layers.Dense(10)(keras.layers.Flatten()(model.input))
+            >>> net = keras.Model(model.input, keras.layers.Softmax()(scores))
+            >>> callback = VanillaGradientsCallback((x, y), class_index=3, output_dir="logs")
+            >>> callback.set_model(net)                   # Keras does this in fit()
+            >>> callback.grid().shape
+            (64, 64)
+        """
         return self.explainer.explain_score_model(
             self.validation_data, self.score_model, self.class_index
         )
