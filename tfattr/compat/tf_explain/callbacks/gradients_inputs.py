@@ -21,7 +21,7 @@ class GradientsInputsCallback(VanillaGradientsCallback):
         >>> net = keras.Model(model.input, keras.layers.Softmax()(scores))
         >>> net.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
         >>> callback = GradientsInputsCallback((x, y), class_index=3, output_dir="logs")
-        >>> _ = net.fit(x, y, epochs=2, verbose=0, callbacks=[callback])
+        >>> _ = net.fit(x, y, epochs=1, verbose=0, callbacks=[callback])
         >>> type(callback.score_model.layers[-1]).__name__, callback.grid().shape
         ('Dense', (64, 64))
     """

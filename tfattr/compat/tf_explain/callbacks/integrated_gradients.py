@@ -23,8 +23,8 @@ class IntegratedGradientsCallback(ExplainerCallback):
         >>> net = keras.models.clone_model(model)
         >>> net.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
         >>> callback = IntegratedGradientsCallback((x, y), 3, output_dir="logs")
-        >>> _ = net.fit(x, y, epochs=2, verbose=0, callbacks=[callback])
-        >>> len(list(callback.output_dir.glob("events.out.tfevents.*")))   # a grid an epoch
+        >>> _ = net.fit(x, y, epochs=1, verbose=0, callbacks=[callback])
+        >>> len(list(callback.output_dir.glob("events.out.tfevents.*")))   # one grid an epoch
         1
     """
 

@@ -25,8 +25,8 @@ class SmoothGradCallback(ExplainerCallback):
         >>> net = keras.models.clone_model(model)
         >>> net.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
         >>> callback = SmoothGradCallback((x, y), 3, num_samples=4, noise=0.1, output_dir="logs", seed=0)
-        >>> _ = net.fit(x, y, epochs=2, verbose=0, callbacks=[callback])
-        >>> len(list(callback.output_dir.glob("events.out.tfevents.*")))   # a grid an epoch
+        >>> _ = net.fit(x, y, epochs=1, verbose=0, callbacks=[callback])
+        >>> len(list(callback.output_dir.glob("events.out.tfevents.*")))   # one grid an epoch
         1
     """
 

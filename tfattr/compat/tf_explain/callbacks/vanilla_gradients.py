@@ -27,8 +27,8 @@ class VanillaGradientsCallback(ExplainerCallback):
         >>> net = keras.Model(model.input, keras.layers.Softmax()(scores))
         >>> net.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
         >>> callback = VanillaGradientsCallback((x, y), class_index=3, output_dir="logs")
-        >>> _ = net.fit(x, y, epochs=2, verbose=0, callbacks=[callback])
-        >>> len(list(callback.output_dir.glob("events.out.tfevents.*")))   # a grid an epoch
+        >>> _ = net.fit(x, y, epochs=1, verbose=0, callbacks=[callback])
+        >>> len(list(callback.output_dir.glob("events.out.tfevents.*")))   # one grid an epoch
         1
     """
 
