@@ -20,7 +20,6 @@ import re
 import sys
 import textwrap
 
-
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -79,7 +78,8 @@ def _returns_something(obj) -> bool:
         if isinstance(node, ast.Yield | ast.YieldFrom):
             return True
         if isinstance(node, ast.Return) and not (
-            node.value is None or (isinstance(node.value, ast.Constant) and node.value.value is None)
+            node.value is None
+            or (isinstance(node.value, ast.Constant) and node.value.value is None)
         ):
             return True
         nodes.extend(ast.iter_child_nodes(node))

@@ -112,7 +112,6 @@ def namespace(tmp_path_factory):
         "images": images,
         "x": images,
         "attr": tfattr.IntegratedGradients(model, steps=64).explain(images, target=3),
-
         "cam": tfattr.GradCAM(model).explain(images, target=3),
         "photo": photos[0],
         "photos": photos,

@@ -26,6 +26,5 @@ class GradientsInputsCallback(VanillaGradientsCallback):
         ('Dense', (64, 64))
     """
 
-
     explainer = GradientsInputs()
     default_output_subdir = "gradients_inputs"

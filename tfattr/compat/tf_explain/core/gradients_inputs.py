@@ -21,7 +21,6 @@ class GradientsInputs(VanillaGradients):
         ((64, 64), 'uint8')
     """
 
-
     tfattr_method = tfattr.InputXGradient
 
     @staticmethod
