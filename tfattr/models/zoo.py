@@ -171,8 +171,10 @@ def preset_name(name: str) -> str | None:
         The preset key (a name :func:`list_models` gives), or None for other names.
 
     Example:
-        >>> tfattr.models.preset_name("EfficientNetV2B0"), tfattr.models.preset_name("efficientnetv2-b0")
-        ('efficientnet_v2_b0', 'efficientnet_v2_b0')
+        >>> tfattr.models.preset_name("EfficientNetV2B0")
+        'efficientnet_v2_b0'
+        >>> tfattr.models.preset_name("efficientnetv2-b0"), tfattr.models.preset_name("alexnet")
+        ('efficientnet_v2_b0', None)
     """
     return _ALIASES.get(_compact(name)) if isinstance(name, str) else None
 

@@ -339,7 +339,8 @@ def broadcast_pair(images: np.ndarray, maps: np.ndarray) -> tuple[np.ndarray, np
         ``(images, maps)`` with as many images as maps.
 
     Example:
-        >>> rgb, maps = tfattr.viz.broadcast_pair(np.zeros((1, 32, 32, 3)), np.zeros((2, 32, 32, 1)))
+        >>> one_image, two_maps = np.zeros((1, 32, 32, 3)), np.zeros((2, 32, 32, 1))
+        >>> rgb, maps = tfattr.viz.broadcast_pair(one_image, two_maps)
         >>> rgb.shape
         (2, 32, 32, 3)
     """

@@ -18,7 +18,8 @@ class ActivationsVisualizationCallback(ExplainerCallback):
 
     Example:
         >>> import keras
-        >>> from tfattr.compat.tf_explain.callbacks.activations_visualization import ActivationsVisualizationCallback
+        >>> from tfattr.compat.tf_explain.callbacks.activations_visualization import (
+        ...     ActivationsVisualizationCallback)
         >>> net = keras.models.clone_model(model)
         >>> net.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
         >>> callback = ActivationsVisualizationCallback((x, y), ["block1_conv1"], output_dir="logs")
@@ -47,8 +48,10 @@ class ActivationsVisualizationCallback(ExplainerCallback):
             uint8 grayscale grid ``(rows * h, columns * w)`` (:meth:`ExtractActivations.explain`).
 
         Example:
-            >>> from tfattr.compat.tf_explain.callbacks.activations_visualization import ActivationsVisualizationCallback
-            >>> callback = ActivationsVisualizationCallback((x, y), ["block1_conv1"], output_dir="logs")
+            >>> from tfattr.compat.tf_explain.callbacks.activations_visualization import (
+            ...     ActivationsVisualizationCallback)
+            >>> callback = ActivationsVisualizationCallback((x, y), ["block1_conv1"],
+            ...                                             output_dir="logs")
             >>> callback.set_model(model)                 # Keras does this in fit()
             >>> callback.grid().shape
             (90, 90)

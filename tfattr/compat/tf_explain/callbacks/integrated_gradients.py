@@ -19,7 +19,8 @@ class IntegratedGradientsCallback(ExplainerCallback):
 
     Example:
         >>> import keras
-        >>> from tfattr.compat.tf_explain.callbacks.integrated_gradients import IntegratedGradientsCallback
+        >>> from tfattr.compat.tf_explain.callbacks.integrated_gradients import (
+        ...     IntegratedGradientsCallback)
         >>> net = keras.models.clone_model(model)
         >>> net.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
         >>> callback = IntegratedGradientsCallback((x, y), 3, output_dir="logs")
@@ -44,13 +45,15 @@ class IntegratedGradientsCallback(ExplainerCallback):
         self.explainer = IntegratedGradients()
 
     def grid(self):
-        """This epoch's integrated-gradients grid of the validation images (what ``on_epoch_end`` logs).
+        """This epoch's integrated-gradients grid of the validation images (what
+        ``on_epoch_end`` logs).
 
         Returns:
             uint8 grayscale grid ``(rows * H, columns * W)`` (:meth:`IntegratedGradients.explain`).
 
         Example:
-            >>> from tfattr.compat.tf_explain.callbacks.integrated_gradients import IntegratedGradientsCallback
+            >>> from tfattr.compat.tf_explain.callbacks.integrated_gradients import (
+            ...     IntegratedGradientsCallback)
             >>> callback = IntegratedGradientsCallback((x, y), 3, output_dir="logs")
             >>> callback.set_model(model)                 # Keras does this in fit()
             >>> callback.grid().shape

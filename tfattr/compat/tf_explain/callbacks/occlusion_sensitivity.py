@@ -19,7 +19,8 @@ class OcclusionSensitivityCallback(ExplainerCallback):
 
     Example:
         >>> import keras
-        >>> from tfattr.compat.tf_explain.callbacks.occlusion_sensitivity import OcclusionSensitivityCallback
+        >>> from tfattr.compat.tf_explain.callbacks.occlusion_sensitivity import (
+        ...     OcclusionSensitivityCallback)
         >>> net = keras.models.clone_model(model)
         >>> net.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
         >>> callback = OcclusionSensitivityCallback((x, y), 3, 8, output_dir="logs")
@@ -44,13 +45,15 @@ class OcclusionSensitivityCallback(ExplainerCallback):
         self.explainer = OcclusionSensitivity()
 
     def grid(self):
-        """This epoch's occlusion-sensitivity grid of the validation images (what ``on_epoch_end`` logs).
+        """This epoch's occlusion-sensitivity grid of the validation images (what
+        ``on_epoch_end`` logs).
 
         Returns:
             uint8 RGB grid ``(rows * H, columns * W, 3)`` (:meth:`OcclusionSensitivity.explain`).
 
         Example:
-            >>> from tfattr.compat.tf_explain.callbacks.occlusion_sensitivity import OcclusionSensitivityCallback
+            >>> from tfattr.compat.tf_explain.callbacks.occlusion_sensitivity import (
+            ...     OcclusionSensitivityCallback)
             >>> callback = OcclusionSensitivityCallback((x, y), 3, 8, output_dir="logs")
             >>> callback.set_model(model)                 # Keras does this in fit()
             >>> callback.grid().shape

@@ -24,7 +24,8 @@ class SmoothGradCallback(ExplainerCallback):
         >>> from tfattr.compat.tf_explain.callbacks.smoothgrad import SmoothGradCallback
         >>> net = keras.models.clone_model(model)
         >>> net.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-        >>> callback = SmoothGradCallback((x, y), 3, num_samples=4, noise=0.1, output_dir="logs", seed=0)
+        >>> callback = SmoothGradCallback((x, y), 3, num_samples=4, noise=0.1,
+        ...                               output_dir="logs", seed=0)
         >>> _ = net.fit(x, y, epochs=1, verbose=0, callbacks=[callback])
         >>> len(list(callback.output_dir.glob("events.out.tfevents.*")))   # one grid an epoch
         1
@@ -58,7 +59,8 @@ class SmoothGradCallback(ExplainerCallback):
 
         Example:
             >>> from tfattr.compat.tf_explain.callbacks.smoothgrad import SmoothGradCallback
-            >>> callback = SmoothGradCallback((x, y), 3, num_samples=4, noise=0.1, output_dir="logs", seed=0)
+            >>> callback = SmoothGradCallback((x, y), 3, num_samples=4, noise=0.1,
+            ...                               output_dir="logs", seed=0)
             >>> callback.set_model(model)                 # Keras does this in fit()
             >>> callback.grid().shape
             (64, 64)

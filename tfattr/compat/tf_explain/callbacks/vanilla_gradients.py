@@ -22,7 +22,8 @@ class VanillaGradientsCallback(ExplainerCallback):
 
     Example:
         >>> import keras
-        >>> from tfattr.compat.tf_explain.callbacks.vanilla_gradients import VanillaGradientsCallback
+        >>> from tfattr.compat.tf_explain.callbacks.vanilla_gradients import (
+        ...     VanillaGradientsCallback)
         >>> scores = keras.layers.Dense(10)(keras.layers.Flatten()(model.input))
         >>> net = keras.Model(model.input, keras.layers.Softmax()(scores))
         >>> net.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
@@ -67,13 +68,15 @@ class VanillaGradientsCallback(ExplainerCallback):
         self.score_model = self.explainer.get_score_model(model)
 
     def grid(self):
-        """This epoch's vanilla-gradients grid of the validation images (what ``on_epoch_end`` logs).
+        """This epoch's vanilla-gradients grid of the validation images (what
+        ``on_epoch_end`` logs).
 
         Returns:
             uint8 grayscale grid ``(rows * H, columns * W)`` (:meth:`VanillaGradients.explain`).
 
         Example:
-            >>> from tfattr.compat.tf_explain.callbacks.vanilla_gradients import VanillaGradientsCallback
+            >>> from tfattr.compat.tf_explain.callbacks.vanilla_gradients import (
+            ...     VanillaGradientsCallback)
             >>> import keras
             >>> scores = keras.layers.Dense(10)(keras.layers.Flatten()(model.input))
             >>> net = keras.Model(model.input, keras.layers.Softmax()(scores))

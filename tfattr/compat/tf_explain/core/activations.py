@@ -105,7 +105,8 @@ class ExtractActivations(ExplainerCache):
         Example:
             >>> from tfattr.compat.tf_explain.core.activations import ExtractActivations
             >>> explainer = ExtractActivations()
-            >>> explainer.save(explainer.explain((images, None), model, ["block1_conv1"]), "out", "activations.png")
+            >>> grid = explainer.explain((images, None), model, ["block1_conv1"])
+            >>> explainer.save(grid, "out", "activations.png")
             >>> import os; os.path.exists("out/activations.png")
             True
         """

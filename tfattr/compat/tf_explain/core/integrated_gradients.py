@@ -127,7 +127,8 @@ class IntegratedGradients(ExplainerCache):
         Example:
             >>> from tfattr.compat.tf_explain.core.integrated_gradients import IntegratedGradients
             >>> explainer = IntegratedGradients()
-            >>> explainer.save(explainer.explain((images, None), model, 3, n_steps=8), "out", "integrated_gradients.png")
+            >>> grid = explainer.explain((images, None), model, 3, n_steps=8)
+            >>> explainer.save(grid, "out", "integrated_gradients.png")
             >>> import os; os.path.exists("out/integrated_gradients.png")
             True
         """

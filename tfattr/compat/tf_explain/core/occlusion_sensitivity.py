@@ -132,7 +132,8 @@ class OcclusionSensitivity(ExplainerCache):
         Example:
             >>> from tfattr.compat.tf_explain.core.occlusion_sensitivity import OcclusionSensitivity
             >>> explainer = OcclusionSensitivity()
-            >>> explainer.save(explainer.explain((images, None), model, 3, 8), "out", "occlusion_sensitivity.png")
+            >>> grid = explainer.explain((images, None), model, 3, 8)
+            >>> explainer.save(grid, "out", "occlusion_sensitivity.png")
             >>> import os; os.path.exists("out/occlusion_sensitivity.png")
             True
         """

@@ -113,7 +113,8 @@ class SmoothGrad(ExplainerCache):
         Example:
             >>> from tfattr.compat.tf_explain.core.smoothgrad import SmoothGrad
             >>> explainer = SmoothGrad()
-            >>> explainer.save(explainer.explain((images, None), model, 3, num_samples=4), "out", "smoothgrad.png")
+            >>> grid = explainer.explain((images, None), model, 3, num_samples=4)
+            >>> explainer.save(grid, "out", "smoothgrad.png")
             >>> import os; os.path.exists("out/smoothgrad.png")
             True
         """
