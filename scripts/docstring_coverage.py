@@ -3,7 +3,8 @@
     python scripts/docstring_coverage.py            # summary per module and the names lacking one
     python scripts/docstring_coverage.py --all      # every name with its sections
 
-Public: the names in ``__all__`` of ``tfattr`` and of its public modules, and the public methods
+Public: the names in ``__all__`` of ``tfattr`` and of its public modules (without one: the public
+functions and classes a module defines), and the public methods
 that those classes define themselves. ``Args`` is needed where there are parameters (for a class:
 its constructor's), ``Returns`` for functions and methods that return something, ``Example``
 everywhere. Exit status 0 whatever the coverage: this reports, tests decide.
@@ -101,15 +102,40 @@ def check(obj) -> dict[str, bool | None]:
     }
 
 
+def _public_names(module) -> list[str]:
+    """``__all__``, or else the public functions and classes the module defines itself."""
+    if hasattr(module, "__all__"):
+        return list(module.__all__)
+    return [
+        name
+        for name, obj in vars(module).items()
+        if not name.startswith("_")
+        and (inspect.isclass(obj) or inspect.isfunction(obj))
+        and obj.__module__ == module.__name__
+    ]
+
+
+def _framework_hook(cls, attr: str) -> bool:
+    """Whether ``cls.attr`` overrides a method of a base class from outside tfattr."""
+    return any(
+        attr in vars(base) and not base.__module__.startswith("tfattr")
+        for base in cls.__mro__[1:]
+        if base is not object
+    )
+
+
 def public_objects():
+
+
     """``(qualified name, object)`` of every public function, class and class method."""
     from tfattr.core.explainer import Explainer
 
     seen = set()
     for module_name in MODULES:
         module = importlib.import_module(module_name)
-        for name in getattr(module, "__all__", []):
+        for name in _public_names(module):
             obj = getattr(module, name)
+
             if not (inspect.isclass(obj) or inspect.isfunction(obj)) or id(obj) in seen:
                 continue
             seen.add(id(obj))
@@ -119,6 +145,9 @@ def public_objects():
                 for attr, value in vars(obj).items():
                     if attr.startswith("_") or not inspect.isfunction(value):
                         continue
+                    if _framework_hook(obj, attr):
+                        continue  # Keras calls it (on_epoch_end, set_model): Keras documents it
+
                     if explainer and attr != "explain":
                         continue  # the hooks a method implements (plan, attribute, ...)
                     yield f"{module_name}.{name}.{attr}", value

@@ -58,10 +58,19 @@ class AttributionCallback(keras.callbacks.Callback):
         dpi: resolution of the rendered grid.
 
     Example:
+        >>> import keras
+        >>> net = keras.models.clone_model(model)
+        >>> net.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        >>> methods = {"Saliency": tfattr.Saliency,   # factories: built on the trained model
+        ...            "IG": lambda m: tfattr.IntegratedGradients(m, steps=32)}
         >>> callback = tfattr.callbacks.AttributionCallback(
-        ...     {"Saliency": tfattr.Saliency, "IG": lambda m: tfattr.IntegratedGradients(m, steps=16)},
-        ...     validation_data=(x_val[:4], y_val[:4]), every=5, log_dir="logs/attributions")
-        >>> model.fit(x, y, epochs=20, callbacks=[callback])
+        ...     methods, validation_data=(x, y), every=2, log_dir="logs", png_dir="pngs")
+
+        >>> _ = net.fit(x, y, epochs=2, verbose=0, callbacks=[callback])
+        >>> [path.name for path in callback.written]          # epoch 2 of 2
+        ['attributions_epoch0002.png']
+        >>> callback.last_grid.dtype.name, callback.last_grid.shape[-1]
+        ('uint8', 3)
     """
 
     def __init__(
@@ -138,7 +147,19 @@ class AttributionCallback(keras.callbacks.Callback):
 
     # --------------------------------------------------------------------------------------------
     def explain(self) -> dict[str, np.ndarray]:
-        """Attributions of the validation images with the model's current weights."""
+        """Attributions of the validation images with the model's current weights.
+
+        Returns:
+            ``{column title: attributions}``, numpy arrays (one map per validation image).
+
+        Example:
+            >>> callback = tfattr.callbacks.AttributionCallback(
+            ...     {"Saliency": tfattr.Saliency, "Grad-CAM": tfattr.GradCAM}, (x, y),
+            ...     png_dir="pngs")
+            >>> callback.set_model(model)                   # Keras does this in fit()
+            >>> {title: maps.shape for title, maps in callback.explain().items()}
+            {'Saliency': (2, 32, 32, 3), 'Grad-CAM': (2, 32, 32)}
+        """
         if self._explainers is None:
             self.on_train_begin()
         with _preserved_random_state():
@@ -150,7 +171,24 @@ class AttributionCallback(keras.callbacks.Callback):
             }
 
     def log(self, step: int) -> np.ndarray:
-        """Explains, draws the grid and writes it; returns the grid as uint8 RGB."""
+        """Explains, draws the grid and writes it; returns the grid as uint8 RGB.
+
+        ``on_epoch_end`` calls it every ``every`` epochs; call it yourself to log at other times.
+
+        Args:
+            step: the TensorBoard step and the number in the PNG file name (the epoch).
+
+        Returns:
+            The grid, uint8 RGB ``(H, W, 3)``.
+
+        Example:
+            >>> callback = tfattr.callbacks.AttributionCallback(tfattr.Saliency, (x, y),
+            ...                                                  png_dir="pngs", name="saliency")
+            >>> callback.set_model(model)
+            >>> grid = callback.log(step=0)                 # before training
+            >>> grid.dtype.name, callback.written[-1].name
+            ('uint8', 'saliency_epoch0000.png')
+        """
         attributions = self.explain()
         labels = None if self.targets is None else [f"target {t}" for t in self.targets]
         fig, _ = compare(
@@ -205,7 +243,22 @@ def image_summary(tag: str, image: np.ndarray, step: int) -> None:
     TF's ``tf.summary.image`` is implemented by tensorboard, which TF does not install. Without it
     the same record is written directly: the tensor ``[width, height, PNG]`` under the
     ``images`` plugin, which is exactly what ``tf.summary.image`` writes.
+
+    Args:
+        tag: the summary's name.
+        image: uint8 RGB ``(H, W, 3)``.
+        step: the summary's step (e.g. the epoch).
+
+    Example:
+        >>> import tensorflow as tf
+        >>> writer = tf.summary.create_file_writer("logs")
+        >>> with writer.as_default():
+        ...     tfattr.callbacks.image_summary("overlay", tfattr.viz.overlay(cam[0], photo), 1)
+        >>> writer.flush()
+        >>> import pathlib; len(list(pathlib.Path("logs").glob("events.out.tfevents.*")))
+        1
     """
+
     if importlib.util.find_spec("tensorboard") is not None:
         tf.summary.image(tag, image[None], step=step)
         return

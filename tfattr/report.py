@@ -82,9 +82,13 @@ class Report:
             grow to fill the row).
 
     Example:
-        >>> report = Report(title="demo", class_names=spec.class_names)
+        >>> ig = tfattr.IntegratedGradients(model, steps=32)
+        >>> attr, delta = ig.explain(x, target=y, return_convergence_delta=True)
+        >>> report = tfattr.report.Report(title="demo", class_names=spec.class_names)
         >>> report.add(x, {"IG": attr}, predictions=model(x), labels=y, deltas={"IG": delta})
         >>> paths = report.write("report_dir")
+        >>> sorted(path.name for path in paths.values())
+        ['report.html', 'report.json']
     """
 
     def __init__(
@@ -173,6 +177,14 @@ class Report:
                 batches and shown with the methods).
             steps: ``{method name: (N,) gradient evaluations}`` per image (what
                 ``IntegratedGradients(steps="auto", return_steps=True)`` gives); shown per panel.
+
+        Example:
+            >>> report = tfattr.report.Report(class_names=spec.class_names)
+            >>> report.add(x, {"IG": attr, "Grad-CAM": cam}, predictions=model(x),
+            ...            names=["first.jpg", "second.jpg"])
+            >>> report.add(x[0], {"IG": attr[0], "Grad-CAM": cam[0]})    # one more image
+            >>> [image["name"] for image in report.to_dict()["images"]]
+            ['first.jpg', 'second.jpg', 'image 3']
         """
         if not isinstance(attributions, Mapping) or not attributions:
             raise TypeError("attributions: expected a non-empty dict {method name: attribution}.")
@@ -265,12 +277,32 @@ class Report:
         Args:
             title: the section heading (plain text, escaped).
             body_html: the section's HTML, inserted as it is (the caller escapes its text).
+
+        Example:
+            >>> report = tfattr.report.Report()
+            >>> report.add(x, {"IG": attr})
+            >>> report.add_section("Deletion AUC", "<p>IG 0.12</p>")
+            >>> "<h2>Deletion AUC</h2><p>IG 0.12</p>" in report.to_html()
+            True
         """
         self.sections.append((str(title), str(body_html)))
 
     # --------------------------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        """The JSON summary (see the module docstring)."""
+        """The JSON summary (see the module docstring).
+
+        Returns:
+            A dict of JSON-compatible values, as ``report.json`` holds it.
+
+        Example:
+            >>> report = tfattr.report.Report(title="demo", metadata={"model": "tiny_vgg"})
+            >>> report.add(x, {"IG": attr}, targets=3)
+            >>> summary = report.to_dict()
+            >>> summary["title"], summary["count"], summary["methods"], summary["metadata"]
+            ('demo', 2, ['IG'], {'model': 'tiny_vgg'})
+            >>> summary["images"][0]["target"]
+            3
+        """
         from tfattr import __version__
 
         return {
@@ -296,7 +328,18 @@ class Report:
         }
 
     def to_html(self) -> str:
-        """The report as one self-contained, responsive HTML page (no external files)."""
+        """The report as one self-contained, responsive HTML page (no external files).
+
+        Returns:
+            The page, a string (images embedded as base64 PNG).
+
+        Example:
+            >>> report = tfattr.report.Report(title="demo")
+            >>> report.add(x, {"Grad-CAM": cam})
+            >>> page = report.to_html()
+            >>> page.startswith("<!DOCTYPE html>"), page.count("data:image/png;base64,") >= 4
+            (True, True)
+        """
         esc = html.escape
         facts = [(str(k), _readable(v)) for k, v in self.metadata.items()]
         facts.append(("images", str(len(self.entries))))
@@ -332,6 +375,13 @@ class Report:
 
         Returns:
             ``{"html": path, "json": path}``.
+
+        Example:
+            >>> report = tfattr.report.Report()
+            >>> report.add(x, {"IG": attr})
+            >>> paths = report.write("out", stem="ig")
+            >>> paths["html"].as_posix(), paths["json"].as_posix()
+            ('out/ig.html', 'out/ig.json')
         """
         if not self.entries:
             raise ValueError("report: nothing to write; add images with Report.add(...) first.")
@@ -447,7 +497,12 @@ def write_report(directory, images, attributions, predictions=None, **options):
         ``{"html": path, "json": path}``.
 
     Example:
-        >>> write_report("out", x, {"IG": attr}, predictions=model(x), deprocess="tf")
+        >>> inputs = spec.preprocess(photos)                    # caffe: shown through spec
+        >>> ig = tfattr.IntegratedGradients(model, steps=16).explain(inputs, target=3)
+        >>> paths = tfattr.report.write_report("out", inputs, {"IG": ig},
+        ...                                    predictions=model(inputs), spec=spec)
+        >>> sorted(paths)
+        ['html', 'json']
     """
     add_keys = ("targets", "labels", "names", "display")
     add_options = {k: options.pop(k) for k in add_keys if k in options}
@@ -488,10 +543,16 @@ def explain_to_report(
         The report (call ``.write(folder)``).
 
     Example:
-        >>> report = explain_to_report({"IG": tfattr.IntegratedGradients(model)}, x,
-        ...                            deprocess="tf", progress=True)
-        >>> report.write("out")
+        >>> explainers = {"IG": tfattr.IntegratedGradients(model, steps=16),
+        ...               "Grad-CAM": tfattr.GradCAM(model)}
+        >>> report = tfattr.report.explain_to_report(explainers, x, batch_size=1,
+        ...                                          progress=False)
+        >>> summary = report.to_dict()
+        >>> summary["count"], summary["methods"], sorted(summary["seconds"])
+        (2, ['IG', 'Grad-CAM'], ['Grad-CAM', 'IG'])
+        >>> paths = report.write("out")
     """
+
     import tensorflow as tf
     from tqdm.auto import tqdm
 
