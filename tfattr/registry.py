@@ -33,6 +33,11 @@ class MethodInfo:
         sized_options: optional ``(height, width) -> options`` for options that depend on the
             image size (e.g. occlusion windows); merged over ``options``.
         module: the module of ``tfattr.methods`` that defines the class.
+
+    Example:
+        >>> entry = tfattr.registry.METHODS["gradcam"]
+        >>> entry.class_name, entry.cam, entry.needs_layers, entry.cls is tfattr.GradCAM
+        ('GradCAM', True, True, True)
     """
 
     name: str
@@ -50,7 +55,19 @@ class MethodInfo:
         return getattr(importlib.import_module(self.module), self.class_name)
 
     def default_options(self, image_size: tuple[int, int] | None = None) -> dict:
-        """The tools' default options, with the size-dependent ones for ``image_size``."""
+        """The tools' default options, with the size-dependent ones for ``image_size``.
+
+        Args:
+            image_size: ``(height, width)`` of the images, or None (no size-dependent options).
+
+        Returns:
+            A new dict of options for the explainer's constructor.
+
+        Example:
+            >>> entry = tfattr.registry.resolve("occlusion")
+            >>> entry.default_options(), entry.default_options((32, 32))
+            ({'baseline': 0.0}, {'baseline': 0.0, 'window': (4, 4), 'stride': (2, 2)})
+        """
         options = dict(self.options)
         if self.sized_options is not None and image_size is not None:
             options.update(self.sized_options(tuple(image_size)))
@@ -319,7 +336,16 @@ CLASSES: dict[str, str] = {
 
 
 def opaque_methods() -> list[str]:
-    """The classes that work on models exposing no layers (SavedModel, TF-Hub, callables)."""
+    """The classes that work on models exposing no layers (SavedModel, TF-Hub, callables).
+
+    Returns:
+        Class names in the ``tfattr`` namespace.
+
+    Example:
+        >>> names = tfattr.registry.opaque_methods()
+        >>> "IntegratedGradients" in names, "GradCAM" in names   # Grad-CAM needs layers
+        (True, False)
+    """
     return [e.class_name for e in _ENTRIES if not e.needs_layers] + ["NoiseTunnel"]
 
 
@@ -352,6 +378,16 @@ ALIASES = {
 def resolve(name: str) -> MethodInfo:
     """The entry of a method name (case-insensitive, ``-`` or ``_``, aliases such as ``ig``).
 
+    Args:
+        name: a registry name, or an alias from :data:`ALIASES`.
+
+    Returns:
+        The :class:`MethodInfo`.
+
+    Example:
+        >>> tfattr.registry.resolve("IG").class_name, tfattr.registry.resolve("Grad-CAM").name
+        ('IntegratedGradients', 'gradcam')
+
     Raises:
         ValueError: an unknown name; the message lists the known ones.
     """
@@ -366,6 +402,21 @@ def parse(names) -> list[MethodInfo]:
     """Entries for a comma-separated string or a list of names, in order, without repeats.
 
     ``"all"`` means every method.
+
+    Args:
+        names: ``"ig,saliency"``, a list of names, or ``"all"``.
+
+    Returns:
+        A list of :class:`MethodInfo`.
+
+    Raises:
+        ValueError: no name, or an unknown one.
+
+    Example:
+        >>> [entry.name for entry in tfattr.registry.parse("ig,saliency,IG")]
+        ['integrated_gradients', 'saliency']
+        >>> len(tfattr.registry.parse("all")) == len(tfattr.registry.METHODS)
+        True
     """
     if isinstance(names, str):
         names = [n for n in names.split(",") if n.strip()]
@@ -395,7 +446,13 @@ def make(name: str, model, *, image_size=None, batch_size: int = 32, cam_layer=N
 
     Returns:
         An explainer instance.
+
+    Example:
+        >>> occlusion = tfattr.registry.make("occlusion", model, image_size=(32, 32))
+        >>> occlusion.options["window"], occlusion.explain(x, target=3).shape
+        ((4, 4), TensorShape([2, 32, 32, 3]))
     """
+
     entry = resolve(name)
     merged = entry.default_options(image_size)
     if cam_layer is not None and "layer" in entry.cls.defaults:
