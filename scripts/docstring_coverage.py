@@ -125,8 +125,6 @@ def _framework_hook(cls, attr: str) -> bool:
 
 
 def public_objects():
-
-
     """``(qualified name, object)`` of every public function, class and class method."""
     from tfattr.core.explainer import Explainer
 

@@ -14,9 +14,12 @@ image is rendered to small PNGs when it is added) and written once:
                   (with ``convergence_delta`` and ``relative_delta`` where given)
 
 Example:
-    >>> report = tfattr.report.Report(title="IG on my photos", class_names=names)
-    >>> report.add(photos, {"IG": ig_attr, "Saliency": sal_attr}, predictions=scores)
-    >>> report.write("out/")      # {'html': 'out/report.html', 'json': 'out/report.json'}
+    >>> ig_attr = tfattr.IntegratedGradients(model, steps=16).explain(photos, target=3)
+    >>> sal_attr = tfattr.Saliency(model).explain(photos, target=3)
+    >>> report = tfattr.report.Report(title="IG on my photos", class_names=spec.class_names)
+    >>> report.add(photos, {"IG": ig_attr, "Saliency": sal_attr}, predictions=model(photos))
+    >>> sorted(report.write("out/"))  # out/report.html, out/report.json
+    ['html', 'json']
 """
 
 from __future__ import annotations

@@ -1,10 +1,19 @@
 """Real models: every keras.applications architecture, KerasHub classifiers, TF-Hub handles,
 SavedModels, Keras files and weight files (``list_models()`` names them).
 
+``load("mobilenet_v2")`` downloads the ImageNet weights once; ``weights=None`` builds the same
+architecture with random weights, offline. A Keras file loads the same way.
+
 Example:
-    >>> spec = tfattr.models.load("mobilenet_v2")
+    >>> model.save("my_model.keras")                    # or load("mobilenet_v2"), ...
+    >>> spec = tfattr.models.load("my_model.keras", preprocess="caffe")
     >>> x = spec.preprocess(tfattr.data.load_image("cat.jpg", spec.input_size))
-    >>> attr = tfattr.IntegratedGradients(spec.model).explain(x, target=spec.class_id("tabby"))
+    >>> x.shape, spec.cam_layer
+    (TensorShape([32, 32, 3]), 'block5_conv3')
+    >>> cam = tfattr.GradCAM(spec.model, layer=spec.cam_layer).explain(
+    ...     x, target=spec.class_id("tabby"))
+    >>> cam.shape
+    TensorShape([32, 32])
 """
 
 from tfattr.models.kerashub import TokenGrid, token_grid

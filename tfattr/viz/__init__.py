@@ -18,10 +18,12 @@ as they are when in [0, 1] or [0, 255]; preprocessed images need ``deprocess=`` 
 ``"tf"``, ``"torch"``, ``"unit"`` or a function) or ``spec=<ModelSpec>``.
 
 Example:
-    >>> attr = tfattr.IntegratedGradients(model).explain(x, target=3)
-    >>> fig, ax = tfattr.viz.visualize(attr, x, method="blended_heat_map", sign="all",
-    ...                                deprocess="tf")
+    >>> inputs = spec.preprocess(photo)                 # caffe preprocessing
+    >>> attr = tfattr.IntegratedGradients(model, steps=16).explain(inputs, target=3)
+    >>> fig, ax = tfattr.viz.visualize(attr, inputs, method="blended_heat_map", sign="all",
+    ...                                deprocess="caffe")
     >>> tfattr.viz.save(fig, "ig.png")
+    PosixPath('ig.png')
 """
 
 from tfattr.viz.arrays import (

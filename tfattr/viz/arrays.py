@@ -309,10 +309,11 @@ def scale_values(
         ``max - min`` (``"minmax"``); 0.0 when the map has nothing to show.
 
     Example:
-        >>> scaled, span = tfattr.viz.scale_values(np.asarray(cam), sign="positive",
-        ...                                        scaling="minmax")
+        >>> values = np.asarray(attr).sum(-1)              # IG summed over channels
+        >>> scaled, span = tfattr.viz.scale_values(values, sign="all", scaling="minmax")
         >>> scaled.shape, float(scaled.min()), float(scaled.max())
         ((2, 32, 32), 0.0, 1.0)
+
     """
     if scaling == "outliers":
         return normalize(values, sign, outlier_perc, clip, scale)
