@@ -3,11 +3,14 @@
     python scripts/docstring_coverage.py            # summary per module and the names lacking one
     python scripts/docstring_coverage.py --all      # every name with its sections
 
-Public: the names in ``__all__`` of ``tfattr`` and of its public modules (without one: the public
-functions and classes a module defines), and the public methods
-that those classes define themselves. ``Args`` is needed where there are parameters (for a class:
-its constructor's), ``Returns`` for functions and methods that return something, ``Example``
-everywhere. Exit status 0 whatever the coverage: this reports, tests decide.
+Public: the names in ``__all__`` of ``tfattr`` and of its public modules (a module without one:
+the public functions and classes it defines), and the public methods those classes define
+themselves (not the hooks a framework calls, such as a Keras callback's ``on_epoch_end``; for
+explainers, ``explain``). ``Args`` is needed where there are parameters (for a class: its
+constructor's; a dataclass may list ``Attributes``), ``Returns`` for functions and methods that
+return something (the return annotation says, else a ``return`` with a value in the source),
+``Example`` everywhere. Exit status 0 whatever the coverage: this reports;
+tests/test_docstring_examples.py fails on anything missing and runs every example.
 """
 
 from __future__ import annotations

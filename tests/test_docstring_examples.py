@@ -1,8 +1,10 @@
 """Every public function and class documents Args, Returns and an Example, and the examples run.
 
 The public names are those ``scripts/docstring_coverage.py`` lists (``__all__`` of ``tfattr`` and
-of its public modules, and the methods those classes define). Each ``Example:`` section runs as
-written (doctest) with the names a reader has at hand:
+of its public modules, and the methods those classes define); a name without an Example, or
+without Args/Returns where it needs them, fails here. The Examples of the public modules'
+docstrings (the top of their API pages) run too. Each ``Example:`` section runs as written
+(doctest) with the names a reader has at hand:
 
 - ``model``: a small CNN whose layers are named as VGG16's (``block5_conv3``), 1000 classes;
   ``spec``: its :class:`tfattr.models.ModelSpec` (caffe preprocessing, 32x32, ImageNet classes);
@@ -13,6 +15,8 @@ written (doctest) with the names a reader has at hand:
   ``masks``: object masks;
 - in the current folder: ``cat.jpg``, ``a.jpg``, ``broken.jpg`` (not an image) and ``photos/``
   (one folder per class); TFDS datasets are TFDS's mock data (no download).
+
+Examples that import ``keras_hub`` run where the optional keras-hub is installed.
 """
 
 import contextlib
