@@ -11,6 +11,7 @@ Changes to how the model computes (dropping the final softmax, taps, activation 
 
 from __future__ import annotations
 
+import copy
 import logging
 import warnings
 from collections.abc import Callable
@@ -163,6 +164,26 @@ class ModelAdapter:
         self.overrides: dict[Any, Override] = {}
         if self._final_layer is not None and output == "logits":
             self.overrides[self._final_layer] = activation_removal(self._final_layer)
+        self.head: tuple | None = None  # callable targets (see with_head)
+
+    def with_head(self, head) -> ModelAdapter:
+        """This adapter followed by callable targets: scores ``(batch, len(head))``.
+
+        Each callable of ``head`` maps the model's selected output (after the ``output=``
+        handling: a final softmax skipped for ``"logits"``, probabilities for
+        ``"probabilities"``, but no binary two-class expansion) to one score per row, ``(batch,)``,
+        and becomes one score column. The model's output may then have any shape (regression
+        ``(N,)`` or ``(N, 1)``, segmentation ``(N, H, W, K)``, ...). The new adapter shares this
+        one's model and overrides; its :meth:`key` includes the callables, so compiled steps
+        are shared only by adapters with the same (or equal) callables.
+        """
+        head = tuple(head)
+        if not head or not all(callable(fn) for fn in head):
+            raise TypeError(f"head: expected one or more callables, got {head!r}.")
+        adapter = copy.copy(self)
+        adapter.overrides = dict(self.overrides)
+        adapter.head = head
+        return adapter
 
     # ----------------------------------------------------------------------------------------
     @property
@@ -246,10 +267,14 @@ class ModelAdapter:
         else:
             outputs = self._forward(x)
         scores = tf.cast(self._select(outputs), tf.float32)
-        if scores.shape.rank != 2:
+        if self.head is None and scores.shape.rank != 2:
             raise ModelError(
-                f"model output has shape {tuple(scores.shape)}; tfattr explains classifiers whose "
-                f"output is (batch, classes). Select an output with output_index or wrap the model."
+                f"model output has shape {tuple(scores.shape)}; class targets need an output "
+                f"(batch, classes). For another output (regression, detection, segmentation) "
+                f"give a callable target returning one score per image, e.g. "
+                f"target=lambda out: out[:, 0], or target=tfattr.targets.region(mask, class_id) "
+                f"for a segmentation model's class over a region; or select an output with "
+                f"output_index."
             )
         probabilities = self.final_activation == "sigmoid" and self.output != "logits"
         if self.output == "probabilities" and self._final_layer is None:
@@ -257,6 +282,8 @@ class ModelAdapter:
                 scores, probabilities = tf.sigmoid(scores), True
             else:
                 scores = tf.nn.softmax(scores, axis=-1)
+        if self.head is not None:
+            return tf.stack([_head_scores(fn, scores) for fn in self.head], axis=1)
         binary = self.output != "raw" or self.final_activation == "sigmoid"
         if scores.shape[-1] == 1 and binary:  # a binary classifier: class 0 is the negative one
             scores = tf.concat([1.0 - scores if probabilities else -scores, scores], axis=-1)
@@ -280,7 +307,8 @@ class ModelAdapter:
                 for layer, fn in self.overrides.items()
             )
         )
-        return (self.output, self.output_index, overrides)
+        head = None if self.head is None else tuple(_Identity.of(fn) for fn in self.head)
+        return (self.output, self.output_index, overrides, head)
 
     def num_classes(self, image_shape: tuple) -> int:
         """Number of classes, from one probing forward pass per input shape (cached per model
@@ -319,6 +347,64 @@ class ModelAdapter:
                 "or give tfattr a model that returns logits (tfattr.models.logits_model).",
                 stacklevel=4,
             )
+
+
+def _head_scores(fn, outputs: tf.Tensor) -> tf.Tensor:
+    """A callable target's scores for ``outputs``, checked to be one float per row."""
+    scores = fn(outputs)
+    try:
+        scores = tf.convert_to_tensor(scores)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"target: the callable {_name(fn)} returned {type(scores).__name__}; it must return "
+            f"a tensor of one score per image."
+        ) from None
+    rows = outputs.shape[0]
+    if scores.shape.rank != 1 or (
+        rows is not None and scores.shape[0] is not None and scores.shape[0] != rows
+    ):
+        shown = "?" if rows is None else rows
+        raise ValueError(
+            f"target: the callable {_name(fn)} returned shape {tuple(scores.shape)} for model "
+            f"outputs of shape {tuple(outputs.shape)}; it must return one score per image, shape "
+            f"({shown},). E.g. lambda out: out[:, 0] for a regression output, or "
+            f"tfattr.targets.region(mask, class_id) for a segmentation output."
+        )
+    if not (scores.dtype.is_floating or scores.dtype.is_integer):
+        raise TypeError(
+            f"target: the callable {_name(fn)} returned dtype {scores.dtype.name}; it must return "
+            f"real scores."
+        )
+    return tf.cast(scores, tf.float32)
+
+
+def _name(fn) -> str:
+    return repr(fn) if not hasattr(fn, "__qualname__") else fn.__qualname__
+
+
+class _Identity:
+    """A cache-key entry for a callable: the callable itself when it is hashable (equal ones,
+    e.g. equal regions, share compiled steps), else its identity; the entry holds the callable,
+    so its id cannot be reused by another object while a cache keeps the key."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    @staticmethod
+    def of(fn):
+        try:
+            hash(fn)
+        except TypeError:
+            return _Identity(fn)
+        return fn
+
+    def __hash__(self):
+        return id(self.fn)
+
+    def __eq__(self, other):
+        return isinstance(other, _Identity) and other.fn is self.fn
 
 
 def _saved_model_input_shape(obj) -> tuple | None:

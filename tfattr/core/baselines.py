@@ -30,6 +30,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from tfattr.core import targets as target_kinds
 from tfattr.core.inputs import as_images
 from tfattr.core.random import uniform_rows
 
@@ -241,8 +242,8 @@ def mean_baseline_scores(engine, baselines: Baselines, targets: tf.Tensor) -> tf
     scores = engine.scores(baselines.values)  # (K or N*K, classes)
     if baselines.per_image:
         scores = tf.reshape(scores, (n, baselines.count, -1))
-        return tf.reduce_mean(tf.gather(scores, targets, axis=2, batch_dims=1), axis=1)
-    picked = tf.gather(scores, targets, axis=1)  # (K, N)
+        return tf.reduce_mean(target_kinds.pick(scores, targets), axis=1)
+    picked = target_kinds.pick_each(scores, targets)  # (K, N)
     return tf.reduce_mean(picked, axis=0)
 
 

@@ -38,6 +38,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfattr.core import memory, model_cache
+from tfattr.core import targets as target_kinds
 from tfattr.core.adapter import ModelAdapter
 from tfattr.errors import NonFiniteError
 
@@ -134,8 +135,8 @@ def gradients(adapter, points: tf.Tensor, targets: tf.Tensor | None, overrides=N
         tape.watch(points)
         scores = adapter(points, overrides=overrides)
         if targets is None:
-            targets = tf.argmax(scores, axis=-1, output_type=tf.int32)
-        picked = tf.gather(scores, targets, axis=1, batch_dims=1)
+            targets = target_kinds.top(scores)
+        picked = target_kinds.pick(scores, targets)
         score = picked
         if scale is not None:
             picked = picked * tf.cast(scale, picked.dtype)
@@ -213,7 +214,9 @@ class GradientEngine:
 
     # ---------------------------------------------------------------------------------------
     def run(self, x: tf.Tensor, targets: tf.Tensor | None, plan: Plan) -> dict[str, tf.Tensor]:
-        """Computes the plan for images ``x`` and int32 ``targets`` (None: top class).
+        """Computes the plan for images ``x`` and ``targets``: int32 ``(N,)`` class ids,
+        float32 ``(N, classes)`` class weights (:mod:`tfattr.core.targets`), or None (each
+        row's top class).
 
         Returns a dict with the requested statistics, each of shape ``(N, *row_shape)``: the sum
         over each image's groups of the group sums of rows (and of their squares).
@@ -248,6 +251,7 @@ class GradientEngine:
             raise ValueError(f"internal: unknown row order {plan.order!r}")
         if argmax:
             targets = tf.zeros((n,), tf.int32)
+        target_spec = _relaxed_spec(targets)  # class ids (N,) or class weights (N, classes)
         counts = self._constant((groups, points))
         tensors = {k: tf.convert_to_tensor(v) for k, v in plan.tensors.items()}
 
@@ -262,7 +266,7 @@ class GradientEngine:
             # The image of each slot: computed here once, used by the step (factor) and below.
             ids, start_t, ids_t = self._chunk_constants(layout, start, n, groups, points)
             try:  # tracing can run out of memory too (eager model code)
-                step = self._step(plan, tuple(x.shape[1:]), argmax, tensors, layout)
+                step = self._step(plan, tuple(x.shape[1:]), argmax, tensors, layout, target_spec)
                 out = step(x, targets, start_t, counts, ids_t, tensors)
             except tf.errors.ResourceExhaustedError as error:
                 self._shrink(error)
@@ -391,8 +395,9 @@ class GradientEngine:
 
         return tqdm(total=total, unit="grad", leave=False, desc="tfattr")
 
-    def _step(self, plan: Plan, image_shape, argmax: bool, tensors: dict, layout):
+    def _step(self, plan: Plan, image_shape, argmax: bool, tensors: dict, layout, target_spec):
         specs = tuple((name, _relaxed_spec(value)) for name, value in sorted(tensors.items()))
+        specs += (("targets", target_spec),)
         structure = (plan.statistics, plan.order, plan.argmax_targets) + tuple(
             f is not None for f in (plan.transform, plan.factor, plan.attribute)
         )
@@ -400,12 +405,14 @@ class GradientEngine:
         key += (argmax, self.jit_compile, self._isolate)
         step = self._steps.get(key)
         if step is None:
-            step = self._compile_step(plan, image_shape, argmax, tensors, layout, self._isolate)
+            step = self._compile_step(
+                plan, image_shape, argmax, tensors, layout, self._isolate, target_spec
+            )
             self._steps[key] = step
         return step
 
     def _compile_step(
-        self, plan: Plan, image_shape, argmax, tensors, layout, isolate=False
+        self, plan: Plan, image_shape, argmax, tensors, layout, isolate=False, target_spec=None
     ) -> Callable:
         adapter = self.adapter
 
@@ -470,7 +477,7 @@ class GradientEngine:
 
         signature = [
             tf.TensorSpec((None, *image_shape), tf.float32),
-            tf.TensorSpec((None,), tf.int32),
+            target_spec or tf.TensorSpec((None,), tf.int32),
             tf.TensorSpec((), tf.int32),
             tf.TensorSpec((2,), tf.int32),
             tf.TensorSpec((layout.slots,), tf.int32),
@@ -516,7 +523,7 @@ class GradientEngine:
 
     def target_scores(self, x: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
         """The score of each image's target class, F(x): (N,)."""
-        return tf.gather(self.scores(x), targets, axis=1, batch_dims=1)
+        return target_kinds.pick(self.scores(x), targets)
 
     def _forward(self, image_shape: tuple, chunk: int) -> Callable:
         key = (self.adapter.key(), "forward", image_shape, chunk, self.jit_compile)

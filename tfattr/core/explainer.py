@@ -8,6 +8,7 @@ engine). Input checking, target resolution, option merging and single-image hand
 from __future__ import annotations
 
 import abc
+import copy
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -15,9 +16,10 @@ import tensorflow as tf
 
 from tfattr.core import baselines as base
 from tfattr.core import layers
+from tfattr.core import targets as target_kinds
 from tfattr.core.adapter import ModelAdapter
 from tfattr.core.engine import GradientEngine, Plan, gradients
-from tfattr.core.inputs import as_images, as_targets, check_positive_int, check_seed
+from tfattr.core.inputs import as_images, check_positive_int, check_seed
 
 
 class Explainer(abc.ABC):
@@ -104,7 +106,11 @@ class Explainer(abc.ABC):
         Args:
             inputs: one image ``(H, W, C)`` or a batch ``(N, H, W, C)``, any real dtype, in the
                 model's input scale.
-            target: None (each image's top class), an int, or one int per image.
+            target: what score to explain (:mod:`tfattr.core.targets`): None (each image's
+                top class), a class index or name, one per image, ``(N, classes)`` one-hot /
+                multi-hot / weight vectors (the weighted sum of the scores), or a callable
+                ``outputs -> (N,)`` scores (e.g. ``tfattr.targets.region(mask, class_id)`` for
+                a segmentation model; a list of N callables gives one per image).
             **options: overrides of the constructor's method options for this call.
 
         Returns:
@@ -119,22 +125,78 @@ class Explainer(abc.ABC):
             TensorShape([32, 32, 3])
         """
         opts = self.merge_options(self.options, options)
+        explainer, x, single, targets = self.prepare(inputs, target)
+        result = explainer.attribute(x, targets, opts)
+        if single:
+            result = tf.nest.map_structure(lambda t: t[0], result)
+        return result
+
+    def prepare(self, inputs, target):
+        """Checked images and resolved targets, and the explainer that computes them.
+
+        Returns:
+            ``(explainer, x, single, targets)``: ``self``, or for a callable target this
+            explainer on the model followed by the callables (:meth:`with_head`); images
+            ``(N, H, W, C)`` float32; whether one image was given; and the targets as
+            :func:`tfattr.core.targets.resolve` returns them (None: each image's top class).
+        """
         x, single = as_images(inputs, self.adapter)
+        n = int(x.shape[0])
+        head = target_kinds.head_of(target, n)
+        if head is not None:
+            explainer = self.with_head(head)
+            # The head's columns: one callable for every image (column 0), or one per image.
+            ids = tf.zeros((n,), tf.int32) if len(head) == 1 else tf.range(n, dtype=tf.int32)
+            explainer.adapter.num_classes(x.shape[1:])  # checks the callables' outputs now
+            return explainer, x, single, ids
         if self.spec is not None and _has_names(target):
             target = (
                 self.spec.class_ids(target) if _is_sequence(target) else self.spec.class_id(target)
             )
-        targets = as_targets(target, int(x.shape[0]), self.adapter.num_classes(x.shape[1:]))
-        result = self.attribute(x, targets, opts)
-        if single:
-            result = tf.nest.map_structure(lambda t: t[0], result)
-        return result
+        targets = target_kinds.resolve(target, n, self.adapter.num_classes(x.shape[1:]))
+        return self, x, single, targets
+
+    def with_head(self, head) -> Explainer:
+        """This explainer on its model followed by callable targets (one score column each).
+
+        A shallow copy whose adapter is ``self.adapter.with_head(head)``, with its own engine
+        (compiled steps are still shared through the model's cache, keyed by the callables), and
+        with every inner explainer that shares this one's adapter (e.g. Guided Grad-CAM's Guided
+        Backprop, NoiseTunnel's wrapped explainer) moved onto the new adapter too. Kept for the
+        next calls with the same callables.
+        """
+        head = tuple(head)
+        views = self.__dict__.setdefault("_views", {})
+        key = self.adapter.with_head(head).key()
+        view = views.get(key)
+        if view is not None:
+            return view
+        view = copy.copy(self)
+        view._views = {}
+        view.adapter = self.adapter.with_head(head)
+        engine = self.engine
+        view.engine = GradientEngine(
+            view.adapter,
+            batch_size=engine.batch_size,
+            jit_compile=engine.jit_compile,
+            progress=engine.progress,
+            owner=engine.owner,
+            allow_nonfinite=engine.allow_nonfinite,
+        )
+        for name, value in list(vars(view).items()):
+            if isinstance(value, Explainer) and value.adapter is self.adapter:
+                setattr(view, name, value.with_head(head))
+        if len(views) >= 8:
+            views.pop(next(iter(views)))
+        views[key] = view
+        return view
 
     __call__ = explain
 
     @abc.abstractmethod
     def attribute(self, x: tf.Tensor, targets: tf.Tensor | None, options: dict):
-        """Computes attributions for a checked batch ``x`` and int32 targets (None: top class)."""
+        """Computes attributions for a checked batch ``x`` and resolved targets: int32 ``(N,)``
+        class ids, float32 ``(N, classes)`` class weights, or None (each image's top class)."""
 
     def top_classes(self, x: tf.Tensor) -> tf.Tensor:
         """Each image's top class, int32 (N,)."""

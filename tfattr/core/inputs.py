@@ -9,6 +9,7 @@ import weakref
 import numpy as np
 import tensorflow as tf
 
+from tfattr.core import targets
 from tfattr.core.adapter import ModelAdapter
 
 
@@ -102,44 +103,10 @@ def _all_finite(x: tf.Tensor) -> bool:
 def as_targets(target, n: int, num_classes: int, name: str = "target") -> tf.Tensor | None:
     """Checks ``target`` and returns int32 ``(N,)`` class ids, or None for "the top class".
 
-    ``target`` may be None, an int, or a sequence / 1-D array / tensor of N ints.
+    ``target`` may be None, an int, or a sequence / 1-D array / tensor of N ints (for tools that
+    need class ids; explainers also take weights and callables: :mod:`tfattr.core.targets`).
     """
-    if target is None:
-        return None
-    if isinstance(target, str):
-        raise TypeError(
-            f"{name}: got the class name {target!r}; give a class index, or look the name up "
-            f"with the model spec's class names (tfattr.models.load(...).class_id(name))."
-        )
-    if isinstance(target, bool | np.bool_):
-        raise TypeError(f"{name}: expected a class index (int), got the bool {target!r}.")
-    ready = None  # an int32 (N,) tensor is checked on its host view, then passed on as it is
-    if isinstance(target, tf.Tensor) and target.dtype == tf.int32 and target.shape == (n,):
-        ids, ready = np.asarray(target), target
-    elif isinstance(target, numbers.Integral):
-        ids = np.full((n,), int(target), np.int64)
-    else:
-        array = np.asarray(target)  # (a tensor's host view, not a copy)
-        if array.ndim == 0 and np.issubdtype(array.dtype, np.integer):
-            array = np.full((n,), int(array), np.int64)
-        if not np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_:
-            raise TypeError(
-                f"{name}: expected None, an int or a sequence of ints, got {type(target).__name__}"
-                f" of dtype {array.dtype}."
-            )
-        if array.ndim != 1 or array.shape[0] != n:
-            raise ValueError(
-                f"{name}: expected one class index per image ({n}), got shape {array.shape}. "
-                f"Pass an int to explain the same class for every image."
-            )
-        ids = array.astype(np.int64)
-    bad = ids[(ids < 0) | (ids >= num_classes)]
-    if bad.size:
-        raise ValueError(
-            f"{name}: class index {int(bad[0])} is out of range; the model has {num_classes} "
-            f"classes, so targets must be in [0, {num_classes - 1}]."
-        )
-    return ready if ready is not None else tf.constant(ids, tf.int32)
+    return targets.resolve(target, n, num_classes, name=name, weights=False)
 
 
 def check_positive_int(value, name: str, minimum: int = 1) -> int:

@@ -17,6 +17,7 @@ import tensorflow as tf
 from tfattr import registry
 from tfattr.core.adapter import ModelAdapter
 from tfattr.core.overrides import Override, is_container, with_activation
+from tfattr.core.targets import pick, top
 from tfattr.errors import LayerNotFoundError, ModelError, OpaqueModelError
 
 log = logging.getLogger("tfattr")
@@ -170,8 +171,8 @@ def layer_gradients(adapter: ModelAdapter, points, targets, layer, overrides=Non
     with tf.GradientTape() as tape:
         scores = adapter(points, overrides={**(overrides or {}), layer: capture(store, tape)})
         if targets is None:
-            targets = tf.argmax(scores, axis=-1, output_type=tf.int32)
-        picked = tf.gather(scores, targets, axis=1, batch_dims=1)
+            targets = top(scores)
+        picked = pick(scores, targets)
     if len(store) != 1:
         raise ModelError(
             f"layer: {layer.name!r} runs {len(store)} times in one forward pass; pick a layer "

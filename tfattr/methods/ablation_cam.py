@@ -5,6 +5,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from tfattr.core.engine import Plan
+from tfattr.core.targets import pick
 from tfattr.methods.gradcam import GradCAM
 
 
@@ -50,7 +51,7 @@ class AblationCAM(GradCAM):
                 return run
 
             scores = adapter(points, overrides={layer: zero_channel})
-            score = tf.cast(tf.gather(scores, targets, axis=1, batch_dims=1), tf.float32)
+            score = tf.cast(pick(scores, targets), tf.float32)
             return tf.one_hot(channel, channels + 1) * score[:, None]
 
         return Plan(

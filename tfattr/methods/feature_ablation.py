@@ -7,6 +7,7 @@ import tensorflow as tf
 from tfattr.core import segments as seg
 from tfattr.core.engine import Plan
 from tfattr.core.explainer import Explainer
+from tfattr.core.targets import pick, top
 
 
 class FeatureAblation(Explainer):
@@ -43,7 +44,7 @@ class FeatureAblation(Explainer):
     def attribute(self, x, targets, options):
         scores = self.engine.scores(x)
         if targets is None:
-            targets = tf.argmax(scores, axis=-1, output_type=tf.int32)
+            targets = top(scores)
         labels, counts = seg.segment(x, options["segments"], options["n_segments"])
         baseline = seg.baseline_value(options["baseline"], tuple(x.shape[1:]))
         features = int(counts.max())
@@ -59,7 +60,7 @@ class FeatureAblation(Explainer):
 
         def attribute(points, row_targets, coef, adapter):
             hit, clean = coef
-            drop = clean - tf.gather(adapter(points), row_targets, axis=1, batch_dims=1)
+            drop = clean - pick(adapter(points), row_targets)
             return tf.broadcast_to(drop[:, None, None, None] * hit, tf.shape(points))
 
         plan = Plan(
@@ -70,7 +71,7 @@ class FeatureAblation(Explainer):
                 "labels": labels,
                 "features": tf.constant(features, tf.int32),
                 "baseline": baseline,
-                "clean": tf.gather(scores, targets, axis=1, batch_dims=1),
+                "clean": pick(scores, targets),
             },
             attribute=attribute,
         )

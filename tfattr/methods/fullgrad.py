@@ -7,8 +7,9 @@ import tensorflow as tf
 from tfattr.core import layers
 from tfattr.core.engine import Plan
 from tfattr.core.explainer import GradientExplainer
-from tfattr.core.inputs import as_images, as_targets, check_choice
+from tfattr.core.inputs import check_choice
 from tfattr.core.overrides import with_activation
+from tfattr.core.targets import pick, top
 from tfattr.methods.gradcam import INTERPOLATIONS, resize_maps
 
 BATCH_NORMS = ("BatchNormalization", "SyncBatchNormalization")
@@ -103,8 +104,8 @@ def full_gradients(adapter, points, targets, biased):
         }
         scores = adapter(points, overrides=overrides)
         if targets is None:
-            targets = tf.argmax(scores, axis=-1, output_type=tf.int32)
-        picked = tf.gather(scores, targets, axis=1, batch_dims=1)
+            targets = top(scores)
+        picked = pick(scores, targets)
     outputs = [out for store in stores for out in store]
     grads = tape.gradient(picked, [points, *outputs])
     input_term = tf.cast(grads[0] * points, tf.float32)
@@ -201,11 +202,11 @@ class FullGrad(GradientExplainer):
             all of whose biases are in those layers, ``sum(input_term) + sum of every bias
             term`` equals the target score ``F(x)``, per image.
         """
-        x, single = as_images(inputs, self.adapter)
-        targets = as_targets(target, int(x.shape[0]), self.adapter.num_classes(x.shape[1:]))
+        explainer, x, single, targets = self.prepare(inputs, target)
         if targets is None:
-            targets = self.top_classes(x)
-        input_term, bias_terms = full_gradients(self.adapter, x, targets, bias_layers(self.adapter))
+            targets = explainer.top_classes(x)
+        adapter = explainer.adapter
+        input_term, bias_terms = full_gradients(adapter, x, targets, bias_layers(adapter))
         if single:
             return input_term[0], [(path, term[0]) for path, term in bias_terms]
         return input_term, bias_terms

@@ -12,6 +12,7 @@ from tfattr.core.engine import Plan, fused, gradients
 from tfattr.core.explainer import ReferenceExplainer
 from tfattr.core.inputs import check_positive_int, check_seed
 from tfattr.core.quadrature import RULES, rule, trapezoid_midpoints
+from tfattr.core.targets import pick, pick_each
 
 # steps="auto" cuts the path into this many pieces, refined separately (first round: 9 points).
 SEGMENTS = 8
@@ -230,7 +231,7 @@ class IntegratedGradients(ReferenceExplainer):
             grads, outputs = gradients(adapter, points, targets, scale=weight)
             if multiplier is not None:
                 grads = grads * multiplier
-            picked = tf.cast(tf.gather(outputs, targets, axis=1, batch_dims=1), tf.float32)
+            picked = tf.cast(pick(outputs, targets), tf.float32)
             ends = tf.stack([sign * picked, tf.abs(sign) * tf.abs(picked)], axis=1)
             return tf.concat([tf.reshape(grads, (tf.shape(grads)[0], -1)), ends], axis=1)
 
@@ -418,9 +419,9 @@ def _score_terms(engine, x, targets, baselines):
     scores = engine.scores(baselines.values)
     if baselines.per_image:
         scores = tf.reshape(scores, (n, baselines.count, -1))
-        at_baseline = tf.gather(scores, targets, axis=2, batch_dims=1)  # (N, K)
+        at_baseline = pick(scores, targets)  # (N, K)
     else:
-        at_baseline = tf.transpose(tf.gather(scores, targets, axis=1))  # (N, K)
+        at_baseline = tf.transpose(pick_each(scores, targets))  # (N, K)
     difference = at_input - tf.reduce_mean(at_baseline, axis=1)
     magnitude = (tf.abs(at_input) + tf.reduce_mean(tf.abs(at_baseline), axis=1)) / 2
     return difference, magnitude

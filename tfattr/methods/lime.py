@@ -22,6 +22,7 @@ from tfattr.core import segments as seg
 from tfattr.core.engine import Plan
 from tfattr.core.explainer import Explainer
 from tfattr.core.inputs import check_positive_int, check_seed
+from tfattr.core.targets import pick, pick_each, top
 
 MAX_FEATURES = 1024  # each row adds a (1 + M) x (2 + M) float32 system: 4 MB at this bound
 
@@ -67,7 +68,7 @@ class _Surrogate(Explainer):
         seed = check_seed(options["seed"])
         scores = self.engine.scores(x)
         if targets is None:
-            targets = tf.argmax(scores, axis=-1, output_type=tf.int32)
+            targets = top(scores)
         image_shape = tuple(x.shape[1:])
         labels, counts = seg.segment(x, options["segments"], options["n_segments"])
         if counts.max() > MAX_FEATURES:
@@ -77,7 +78,7 @@ class _Surrogate(Explainer):
                 f"superpixels instead of pixels)."
             )
         baseline = seg.baseline_value(options["baseline"], image_shape)
-        baseline_scores = tf.gather(self.engine.scores(baseline), targets, axis=1)[0]
+        baseline_scores = pick_each(self.engine.scores(baseline), targets)[0]
         draw, weight = self.draw, self.weight
         # Static width of the draws, rounded up so that other segment counts rarely retrace;
         # element j's draw does not depend on the width, and segments past M_i are never kept.
@@ -95,7 +96,7 @@ class _Surrogate(Explainer):
         def attribute(points, row_targets, coef, adapter):
             on, w, offset = coef
             # Centred on F(baseline): smaller sums, less float32 cancellation.
-            y = tf.gather(adapter(points), row_targets, axis=1, batch_dims=1) - offset
+            y = pick(adapter(points), row_targets) - offset
             design = tf.concat([tf.ones_like(on[:, :1]), on], axis=1)  # (B, 1 + M_max)
             weighted = w[:, None] * design
             gram = weighted[:, :, None] * design[:, None, :]
@@ -116,7 +117,7 @@ class _Surrogate(Explainer):
             attribute=attribute,
         )
         normal = self.engine.run(x, targets, plan)["sum"].numpy().astype(np.float64)
-        clean = tf.gather(scores, targets, axis=1, batch_dims=1).numpy() - baseline_scores.numpy()
+        clean = pick(scores, targets).numpy() - baseline_scores.numpy()
         coefficients = self.solve(normal, counts, clean, options)
         return tf.broadcast_to(seg.spread(coefficients, labels), x.shape)
 

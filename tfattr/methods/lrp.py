@@ -8,7 +8,8 @@ import tensorflow as tf
 from tfattr.core import layers, relevance
 from tfattr.core.engine import Plan, gradients
 from tfattr.core.explainer import GradientExplainer
-from tfattr.core.inputs import as_images, as_targets, check_choice
+from tfattr.core.inputs import check_choice
+from tfattr.core.targets import pick, top
 
 PRESETS = ("epsilon", "gamma", "alpha1beta0", "epsilon_gamma_box", "epsilon_plus_flat")
 CONVOLUTIONS = ("Conv1D", "Conv2D", "Conv3D")
@@ -104,8 +105,8 @@ class LRP(GradientExplainer):
         def attribute(points, targets, coef, adapter):
             unit, scores = gradients(adapter, points, targets, overrides)
             if targets is None:
-                targets = tf.argmax(scores, axis=-1, output_type=tf.int32)
-            score = tf.gather(scores, targets, axis=1, batch_dims=1)
+                targets = top(scores)
+            score = pick(scores, targets)
             # Every rule is linear in the relevance: seeding 1 and scaling by F(x) is LRP.
             return unit * tf.reshape(score, (-1,) + (1,) * (points.shape.rank - 1))
 
@@ -125,18 +126,17 @@ class LRP(GradientExplainer):
             ``{layer name: (N,) sums}`` in backward order, plus ``"output"``: the target scores.
         """
         opts = self.merge_options(self.options, options)
-        x, _ = as_images(inputs, self.adapter)
-        targets = as_targets(target, int(x.shape[0]), self.adapter.num_classes(x.shape[1:]))
+        explainer, x, _, targets = self.prepare(inputs, target)
         if targets is None:
-            targets = self.top_classes(x)
+            targets = explainer.top_classes(x)
         store: list = []
         overrides = relevance.overrides(
-            self.adapter, tuple(x.shape[1:]), self.rule_for(opts), store=store
+            explainer.adapter, tuple(x.shape[1:]), self.rule_for(opts), store=store
         )
         with tf.GradientTape() as tape:
             tape.watch(x)
-            scores = self.adapter(x, overrides=overrides)
-            score = tf.gather(scores, targets, axis=1, batch_dims=1)
+            scores = explainer.adapter(x, overrides=overrides)
+            score = pick(scores, targets)
         tape.gradient(score, x)
         sums = {"output": score}
         for layer, value in store:

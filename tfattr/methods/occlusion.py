@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from tfattr.core.engine import Plan, fused
 from tfattr.core.explainer import GradientExplainer
+from tfattr.core.targets import pick
 
 
 def _pair_or_triple(value, name):
@@ -139,7 +140,7 @@ class Occlusion(GradientExplainer):
             return occlude(rows.images, rows.image, rows.group, tensors["baseline"]), rows.group
 
         def attribute(points, targets, position, adapter):
-            score = tf.gather(adapter(points), targets, axis=1, batch_dims=1)
+            score = pick(adapter(points), targets)
             return tf.one_hot(position, positions + 1) * score[:, None]
 
         return Plan(

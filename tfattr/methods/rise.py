@@ -11,6 +11,7 @@ from tfattr.core import segments as seg
 from tfattr.core.engine import Plan
 from tfattr.core.explainer import Explainer
 from tfattr.core.inputs import check_positive_int, check_seed
+from tfattr.core.targets import pick
 
 
 def masks(seed, sample, grid_size: int, keep_probability, size: tuple) -> tf.Tensor:
@@ -91,7 +92,7 @@ class RISE(Explainer):
             return baseline + mask[..., None] * (x_rows - baseline), mask
 
         def attribute(points, row_targets, mask, adapter):
-            score = tf.gather(adapter(points), row_targets, axis=1, batch_dims=1)
+            score = pick(adapter(points), row_targets)
             return tf.stack([score[:, None, None] * mask, mask], axis=-1)
 
         plan = Plan(

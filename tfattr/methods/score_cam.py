@@ -7,6 +7,7 @@ import tensorflow as tf
 from tfattr.core import layers
 from tfattr.core.engine import Plan
 from tfattr.core.inputs import check_positive_int
+from tfattr.core.targets import pick
 from tfattr.methods.gradcam import GradCAM, resize_maps
 
 
@@ -29,7 +30,8 @@ class ScoreCAM(GradCAM):
         layer: as :class:`GradCAM` (default: the last layer with a 4-D output).
         upsample, interpolation, relu: as :class:`GradCAM`.
         max_channels: None (every channel, default) or the number of channels to score.
-        softmax: apply a softmax to the scores of masked inputs (default True).
+        softmax: apply a softmax to the class scores of masked inputs (default True; a
+            callable target's score is used as it is).
 
     Returns from ``explain``: ``(N, H, W)`` float32 maps (``(N, h, w)`` without upsampling).
 
@@ -97,9 +99,9 @@ class ScoreCAM(GradCAM):
 
         def attribute(points, row_targets, a, adapter):
             scores = adapter(points)
-            if softmax:
+            if softmax and adapter.head is None:  # (a callable target's score is no class logit)
                 scores = tf.nn.softmax(scores, axis=-1)
-            weight = tf.gather(scores, row_targets, axis=1, batch_dims=1)
+            weight = pick(scores, row_targets)
             return weight[:, None, None] * a
 
         plan = Plan(
