@@ -56,6 +56,7 @@ _SUBMODULES = (
     "registry",
     "report",
     "sanity",
+    "targets",
     "viz",
 )
 

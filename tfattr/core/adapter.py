@@ -359,6 +359,11 @@ def _head_scores(fn, outputs: tf.Tensor) -> tf.Tensor:
             f"target: the callable {_name(fn)} returned {type(scores).__name__}; it must return "
             f"a tensor of one score per image."
         ) from None
+    if not (scores.dtype.is_floating or scores.dtype.is_integer):
+        raise TypeError(
+            f"target: the callable {_name(fn)} returned dtype {scores.dtype.name}; it must return "
+            f"real scores, one per image."
+        )
     rows = outputs.shape[0]
     if scores.shape.rank != 1 or (
         rows is not None and scores.shape[0] is not None and scores.shape[0] != rows
@@ -369,11 +374,6 @@ def _head_scores(fn, outputs: tf.Tensor) -> tf.Tensor:
             f"outputs of shape {tuple(outputs.shape)}; it must return one score per image, shape "
             f"({shown},). E.g. lambda out: out[:, 0] for a regression output, or "
             f"tfattr.targets.region(mask, class_id) for a segmentation output."
-        )
-    if not (scores.dtype.is_floating or scores.dtype.is_integer):
-        raise TypeError(
-            f"target: the callable {_name(fn)} returned dtype {scores.dtype.name}; it must return "
-            f"real scores."
         )
     return tf.cast(scores, tf.float32)
 

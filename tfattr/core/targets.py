@@ -154,9 +154,10 @@ def resolve(
             array = np.full((n,), int(array), np.int64)
         if not np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_:
             raise TypeError(
-                f"{name}: expected None, an int, a sequence of ints, (N, classes) one-hot or "
-                f"weight vectors, or a callable; got {type(target).__name__} of dtype "
-                f"{array.dtype} and shape {array.shape}."
+                f"{name}: expected None, an int or a sequence of ints (class indices)"
+                + (", (N, classes) one-hot or weight vectors, or a callable" if weights else "")
+                + f"; got {type(target).__name__} of dtype {array.dtype} and shape "
+                f"{array.shape}."
             )
         if array.ndim != 1 or array.shape[0] != n:
             raise ValueError(
