@@ -1200,6 +1200,113 @@ print(x_train.shape, x_test.shape, CLASSES)
 '''.strip()
 
 
+SEGMENTATION_05 = [
+    md(
+        """
+        ## Segmentation: explaining a region
+
+        The same methods explain a segmentation model, whose output is a map of class scores
+        `(N, H, W, classes)` rather than one score per class. As pytorch-grad-cam's
+        `SemanticSegmentationTarget` does, we explain the sum of one class's scores over a
+        region: `tfattr.targets.region(mask, class_id)` is a target that computes
+        $\\sum_{h,w} \\text{mask}_{hw}\\, F(x)_{hw,\\text{class}}$, and every explainer takes it as
+        `target=`. (Any callable `outputs -> (N,)` scores works the same way, e.g.
+        `lambda out: out[:, 0]` for a regression model.)
+
+        The data are generated here, online and offline alike: 32×32 images on noise, each with a
+        red square (class 1) and a blue disk (class 2), labelled per pixel (0 = background). The
+        model is a tiny U-Net: an encoder (convolution, max-pooling, a `bottleneck` convolution),
+        a decoder (upsampling, a skip connection, convolutions) and per-pixel logits.
+        """
+    ),
+    code(
+        """
+        def segmentation_dataset(count, seed):
+            \"\"\"Images with a red square (class 1) and a blue disk (class 2) on noise, and
+            their per-pixel labels.\"\"\"
+            rng = np.random.default_rng(seed)
+            yy, xx = np.mgrid[:32, :32]
+            images = rng.uniform(0, 0.3, size=(count, 32, 32, 3)).astype("float32")
+            labels = np.zeros((count, 32, 32), "int32")
+            for image, label in zip(images, labels):
+                for cls, colour in ((1, (0.9, 0.2, 0.15)), (2, (0.15, 0.45, 0.95))):
+                    cy, cx, r = rng.integers(6, 26, size=2).tolist() + [int(rng.integers(3, 6))]
+                    if cls == 1:
+                        inside = (abs(yy - cy) <= r) & (abs(xx - cx) <= r)
+                    else:
+                        inside = (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
+                    image[inside], label[inside] = colour, cls
+            return images, labels
+
+
+        seg_x, seg_y = segmentation_dataset(1500, 2)
+        seg_test_x, seg_test_y = segmentation_dataset(8, 3)
+
+        inputs = keras.Input((32, 32, 3))
+        skip = keras.layers.Conv2D(16, 3, padding="same", activation="relu")(inputs)
+        h = keras.layers.MaxPooling2D()(skip)
+        h = keras.layers.Conv2D(32, 3, padding="same", activation="relu", name="bottleneck")(h)
+        h = keras.layers.UpSampling2D()(h)
+        h = keras.layers.Concatenate()([h, skip])
+        h = keras.layers.Conv2D(16, 3, padding="same", activation="relu")(h)
+        segmenter = keras.Model(inputs, keras.layers.Conv2D(3, 1, name="pixel_logits")(h))
+        segmenter.compile(optimizer=keras.optimizers.Adam(3e-3),
+                          loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                          metrics=["accuracy"])
+        segmenter.fit(seg_x, seg_y, epochs=3 if OFFLINE else 6, batch_size=32, verbose=2)
+        seg_predicted = segmenter.predict(seg_test_x, verbose=0).argmax(-1)
+        print("pixel accuracy on new images: %.3f" % (seg_predicted == seg_test_y).mean())
+        """
+    ),
+    md(
+        """
+        We explain, for two test images, the square's pixels as class 1 and the disk's pixels as
+        class 2 (their true masks; the model's own prediction, `seg_predicted == 1`, works the
+        same way). A list of targets gives each image its own region. Grad-CAM uses the
+        `bottleneck` layer (the default would be the last 4-D layer, the logits themselves);
+        Saliency and Integrated Gradients need no layer.
+        """
+    ),
+    code(
+        """
+        images, truth = seg_test_x[:2], seg_test_y[:2]
+        squares = [tfattr.targets.region(t == 1, class_id=1) for t in truth]
+        disks = [tfattr.targets.region(t == 2, class_id=2) for t in truth]
+
+        gradcam = tfattr.GradCAM(segmenter, layer="bottleneck")
+        saliency = tfattr.Saliency(segmenter)
+        ig = tfattr.IntegratedGradients(segmenter, steps=IG_STEPS)
+        maps = {
+            "Grad-CAM, square": gradcam.explain(images, target=squares),
+            "Grad-CAM, disk": gradcam.explain(images, target=disks),
+            "Saliency, square": saliency.explain(images, target=squares),
+            "IG, disk": ig.explain(images, target=disks),
+        }
+        for name, attr in maps.items():
+            mass = np.abs(attr.numpy()).reshape(2, 32, 32, -1).sum(-1)
+            shape = truth == (1 if "square" in name else 2)
+            share = (mass * shape).sum((1, 2)) / mass.sum((1, 2))
+            print(f"{name:18s} share of the map on its object: {np.round(share, 2)}"
+                  f" (the object covers {np.round(shape.mean((1, 2)), 2)} of the image)")
+        tfattr.viz.compare(images, maps, method="blended_heat_map", sign="absolute_value",
+                           figsize=(13, 6))
+        plt.show()
+        """
+    ),
+    md(
+        """
+        *What to see:* each map peaks on the region it explains, and its printed share on the
+        object is well above the object's share of the image: the square's evidence sits on the
+        square, the disk's on the disk (Grad-CAM's coarse bottleneck map also spreads a faint
+        level over the background). The two Grad-CAM maps of one image differ although the
+        image is the same — the target, not the picture, decides what is explained. Gradient
+        maps are exactly zero far from the region, because a convolutional network's output at
+        a pixel depends only on a neighbourhood of it (its receptive field).
+        """
+    ),
+]
+
+
 def notebook_05() -> list:
     cells = header(
         "05_cifar10_cnn_deeplift_noise_tunnel",
@@ -1217,6 +1324,11 @@ def notebook_05() -> list:
           [arXiv:1806.10758](https://arxiv.org/abs/1806.10758).
         - **DeepLift** — Shrikumar, Greenside & Kundaje, *Learning Important Features Through
           Propagating Activation Differences*, ICML 2017, [arXiv:1704.02685](https://arxiv.org/abs/1704.02685).
+
+        A last section explains a small segmentation model (a U-Net: Ronneberger, Fischer & Brox,
+        MICCAI 2015, [arXiv:1505.04597](https://arxiv.org/abs/1505.04597)) with region targets:
+        **Grad-CAM** (Selvaraju et al., ICCV 2017, [arXiv:1610.02391](https://arxiv.org/abs/1610.02391)),
+        Saliency and IG of one class's score summed over a region of pixels.
         """,
     )
     cells += [
@@ -1389,6 +1501,7 @@ def notebook_05() -> list:
             whether the evidence for the true class sits on the object at all.
             """
         ),
+        *SEGMENTATION_05,
     ]
     return cells
 
