@@ -16,51 +16,57 @@ from tfattr.errors import ModelError
 # Few steps and samples keep the runs short; the completeness warnings that follow are expected.
 pytestmark = pytest.mark.filterwarnings("ignore::tfattr.core.convergence.ConvergenceWarning")
 
-QUADRANTS = (np.arange(8)[:, None] // 4) * 2 + np.arange(8)[None, :] // 4
 
-# Every registered explainer class, with small options (class name -> factory).
+def _stripes(size):
+    """Segments: vertical stripes 4 pixels wide."""
+    return np.broadcast_to(np.arange(size)[None, :] // 4, (size, size))
+
+
+# Every registered explainer class, with small options: class name -> factory(model, image size).
 FACTORIES = {
-    "Saliency": lambda m: tfattr.Saliency(m, abs=False),
-    "InputXGradient": lambda m: tfattr.InputXGradient(m),
-    "IntegratedGradients": lambda m: tfattr.IntegratedGradients(m, steps=5),
-    "SmoothGrad": lambda m: tfattr.SmoothGrad(m, samples=3, seed=1),
-    "GradientShap": lambda m: tfattr.GradientShap(
-        m, samples=4, baselines=np.zeros((2, 8, 8, 3), "f4") + [[[[0.0]]], [[[0.5]]]], seed=1
+    "Saliency": lambda m, s=8: tfattr.Saliency(m, abs=False),
+    "InputXGradient": lambda m, s=8: tfattr.InputXGradient(m),
+    "IntegratedGradients": lambda m, s=8: tfattr.IntegratedGradients(m, steps=5),
+    "SmoothGrad": lambda m, s=8: tfattr.SmoothGrad(m, samples=3, seed=1),
+    "GradientShap": lambda m, s=8: tfattr.GradientShap(
+        m, samples=4, baselines=np.zeros((2, s, s, 3), "f4") + [[[[0.0]]], [[[0.5]]]], seed=1
     ),
-    "ExpectedGradients": lambda m: tfattr.ExpectedGradients(
-        m, samples=4, baselines=np.zeros((2, 8, 8, 3), "f4"), seed=1
+    "ExpectedGradients": lambda m, s=8: tfattr.ExpectedGradients(
+        m, samples=4, baselines=np.zeros((2, s, s, 3), "f4"), seed=1
     ),
-    "DeepLift": lambda m: tfattr.DeepLift(m),
-    "DeepLiftShap": lambda m: tfattr.DeepLiftShap(
-        m, baselines=np.random.default_rng(1).uniform(size=(2, 8, 8, 3)).astype("f4")
+    "DeepLift": lambda m, s=8: tfattr.DeepLift(m),
+    "DeepLiftShap": lambda m, s=8: tfattr.DeepLiftShap(
+        m, baselines=np.random.default_rng(1).uniform(size=(2, s, s, 3)).astype("f4")
     ),
-    "GuidedBackprop": lambda m: tfattr.GuidedBackprop(m),
-    "Deconvolution": lambda m: tfattr.Deconvolution(m),
-    "LRP": lambda m: tfattr.LRP(m),
-    "GradCAM": lambda m: tfattr.GradCAM(m, relu=False),
-    "GradCAMPlusPlus": lambda m: tfattr.GradCAMPlusPlus(m),
-    "GuidedGradCAM": lambda m: tfattr.GuidedGradCAM(m),
-    "LayerCAM": lambda m: tfattr.LayerCAM(m),
-    "ScoreCAM": lambda m: tfattr.ScoreCAM(m, softmax=False, relu=False),
-    "HiResCAM": lambda m: tfattr.HiResCAM(m, relu=False),
-    "GradCAMElementWise": lambda m: tfattr.GradCAMElementWise(m),
-    "XGradCAM": lambda m: tfattr.XGradCAM(m, relu=False),
-    "EigenCAM": lambda m: tfattr.EigenCAM(m),
-    "EigenGradCAM": lambda m: tfattr.EigenGradCAM(m, relu=False),
-    "AblationCAM": lambda m: tfattr.AblationCAM(m, relu=False),
-    "FullGrad": lambda m: tfattr.FullGrad(m),
-    "BlurIntegratedGradients": lambda m: tfattr.BlurIntegratedGradients(m, steps=4, max_sigma=2.0),
-    "GuidedIntegratedGradients": lambda m: tfattr.GuidedIntegratedGradients(m, steps=4),
-    "FeatureAblation": lambda m: tfattr.FeatureAblation(m, segments=QUADRANTS),
-    "Lime": lambda m: tfattr.Lime(m, samples=12, segments=QUADRANTS, seed=1),
-    "KernelShap": lambda m: tfattr.KernelShap(m, samples=12, segments=QUADRANTS, seed=1),
-    "RISE": lambda m: tfattr.RISE(m, samples=12, grid_size=3, seed=1),
-    "XRAI": lambda m: tfattr.XRAI(m, steps=3, segments=QUADRANTS, min_pixel_diff=1),
-    "Occlusion": lambda m: tfattr.Occlusion(m, window=(3, 3), stride=(2, 2)),
-    "NoiseTunnel": lambda m: tfattr.NoiseTunnel(
+    "GuidedBackprop": lambda m, s=8: tfattr.GuidedBackprop(m),
+    "Deconvolution": lambda m, s=8: tfattr.Deconvolution(m),
+    "LRP": lambda m, s=8: tfattr.LRP(m),
+    "GradCAM": lambda m, s=8: tfattr.GradCAM(m, relu=False),
+    "GradCAMPlusPlus": lambda m, s=8: tfattr.GradCAMPlusPlus(m),
+    "GuidedGradCAM": lambda m, s=8: tfattr.GuidedGradCAM(m),
+    "LayerCAM": lambda m, s=8: tfattr.LayerCAM(m),
+    "ScoreCAM": lambda m, s=8: tfattr.ScoreCAM(m, softmax=False, relu=False),
+    "HiResCAM": lambda m, s=8: tfattr.HiResCAM(m, relu=False),
+    "GradCAMElementWise": lambda m, s=8: tfattr.GradCAMElementWise(m),
+    "XGradCAM": lambda m, s=8: tfattr.XGradCAM(m, relu=False),
+    "EigenCAM": lambda m, s=8: tfattr.EigenCAM(m),
+    "EigenGradCAM": lambda m, s=8: tfattr.EigenGradCAM(m, relu=False),
+    "AblationCAM": lambda m, s=8: tfattr.AblationCAM(m, relu=False),
+    "FullGrad": lambda m, s=8: tfattr.FullGrad(m),
+    "BlurIntegratedGradients": lambda m, s=8: tfattr.BlurIntegratedGradients(
+        m, steps=4, max_sigma=2.0
+    ),
+    "GuidedIntegratedGradients": lambda m, s=8: tfattr.GuidedIntegratedGradients(m, steps=4),
+    "FeatureAblation": lambda m, s=8: tfattr.FeatureAblation(m, segments=_stripes(s)),
+    "Lime": lambda m, s=8: tfattr.Lime(m, samples=12, segments=_stripes(s), seed=1),
+    "KernelShap": lambda m, s=8: tfattr.KernelShap(m, samples=12, segments=_stripes(s), seed=1),
+    "RISE": lambda m, s=8: tfattr.RISE(m, samples=12, grid_size=3, seed=1),
+    "XRAI": lambda m, s=8: tfattr.XRAI(m, steps=3, segments=_stripes(s), min_pixel_diff=1),
+    "Occlusion": lambda m, s=8: tfattr.Occlusion(m, window=(3, 3), stride=(2, 2)),
+    "NoiseTunnel": lambda m, s=8: tfattr.NoiseTunnel(
         tfattr.IntegratedGradients(m, steps=3), kind="vargrad", samples=3, seed=1
     ),
-    "Activations": lambda m: tfattr.Activations(m),
+    "Activations": lambda m, s=8: tfattr.Activations(m),
 }
 
 
@@ -320,6 +326,45 @@ def test_different_callables_do_not_share_compiled_steps_and_equal_regions_do(mo
 
 
 # --- Segmentation: a small U-Net-like model --------------------------------------------------------
+
+# Methods whose attribution of a pixel (or its segment) is zero when the target score does not
+# depend on it: gradients along any path, rule-based backward passes, exact ablations.
+LOCAL = {
+    "Saliency",
+    "InputXGradient",
+    "IntegratedGradients",
+    "SmoothGrad",
+    "GradientShap",
+    "ExpectedGradients",
+    "DeepLift",
+    "DeepLiftShap",
+    "GuidedBackprop",
+    "Deconvolution",
+    "LRP",
+    "BlurIntegratedGradients",
+    "GuidedIntegratedGradients",
+    "NoiseTunnel",
+    "FeatureAblation",
+    "Occlusion",
+}
+
+
+@pytest.mark.parametrize("name", sorted(FACTORIES))
+def test_every_method_explains_a_region_of_a_segmentation_model(name):
+    model = _segmenter()
+    x = _segmentation_images(2)
+    mask = np.zeros((16, 16), bool)
+    mask[6:9, 0:2] = True  # near the left edge: columns 12-15 are beyond the receptive field
+    result = FACTORIES[name](model, 16).explain(x, target=tfattr.targets.region(mask, 1))
+    if isinstance(result, dict):  # Activations: the target plays no part
+        assert all(np.all(np.isfinite(v)) for v in result.values())
+        return
+    attr = result.numpy()
+    assert attr.shape[:3] == (2, 16, 16) and np.all(np.isfinite(attr))
+    assert np.abs(attr).sum() > 0
+    if name in LOCAL:
+        assert np.all(attr[:, :, 12:] == 0.0)
+        assert np.abs(attr[:, :, :9]).sum() > 0
 
 
 def _segmenter(classes: int = 3, seed: int = 0):
