@@ -165,15 +165,15 @@ class Explainer(abc.ABC):
         Backprop, NoiseTunnel's wrapped explainer) moved onto the new adapter too. Kept for the
         next calls with the same callables.
         """
-        head = tuple(head)
+        adapter = self.adapter.with_head(head)
         views = self.__dict__.setdefault("_views", {})
-        key = self.adapter.with_head(head).key()
+        key = adapter.key()
         view = views.get(key)
         if view is not None:
             return view
         view = copy.copy(self)
         view._views = {}
-        view.adapter = self.adapter.with_head(head)
+        view.adapter = adapter
         engine = self.engine
         view.engine = GradientEngine(
             view.adapter,
