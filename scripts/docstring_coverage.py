@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODULES = (
     "tfattr",
     "tfattr.models",
+    "tfattr.targets",
     "tfattr.data",
     "tfattr.viz",
     "tfattr.metrics",

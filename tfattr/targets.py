@@ -7,10 +7,15 @@ the class scores, Xplique's convention) and a callable ``target(outputs) -> (N,)
 callables.
 
 Example:
-    >>> labels = np.argmax(segmenter(image[None])[0], axis=-1)         # (H, W) predicted classes
-    >>> target = tfattr.targets.region(labels == 2, class_id=2)          # the class-2 region
-    >>> cam = tfattr.GradCAM(segmenter, layer="bottleneck").explain(image, target=target)
-    >>> saliency = tfattr.Saliency(regressor).explain(images, target=lambda out: out[:, 0])
+    >>> saliency = tfattr.Saliency(model)
+    >>> saliency.explain(images, target=[3, 5]).shape                      # class indices
+    TensorShape([2, 32, 32, 3])
+    >>> multi_hot = np.zeros((2, 1000), "float32")
+    >>> multi_hot[:, [281, 282, 285]] = 1.0                                  # three cat classes
+    >>> saliency.explain(images, target=multi_hot).shape                     # their sum
+    TensorShape([2, 32, 32, 3])
+    >>> saliency.explain(images, target=lambda out: out[:, 3] - out[:, 5]).shape  # a contrast
+    TensorShape([2, 32, 32, 3])
 """
 
 from __future__ import annotations

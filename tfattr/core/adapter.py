@@ -176,6 +176,18 @@ class ModelAdapter:
         ``(N,)`` or ``(N, 1)``, segmentation ``(N, H, W, K)``, ...). The new adapter shares this
         one's model and overrides; its :meth:`key` includes the callables, so compiled steps
         are shared only by adapters with the same (or equal) callables.
+
+        Args:
+            head: a sequence of callables ``outputs -> (batch,)`` scores.
+
+        Returns:
+            A new :class:`ModelAdapter` whose scores are ``(batch, len(head))``; this one is
+            unchanged.
+
+        Example:
+            >>> contrast = tfattr.adapt(model).with_head([lambda out: out[:, 3] - out[:, 5]])
+            >>> contrast(images).shape
+            TensorShape([2, 1])
         """
         head = tuple(head)
         if not head or not all(callable(fn) for fn in head):

@@ -41,11 +41,13 @@ def pick(scores: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
         unselected class does not spoil the sum, as with ids).
 
     Example:
-        >>> pick(tf.constant([[1.0, 2.0, 3.0]]), tf.constant([2]))
-        <tf.Tensor: shape=(1,), dtype=float32, numpy=array([3.], dtype=float32)>
-        >>> pick(tf.constant([[1.0, 2.0, 3.0]]), tf.constant([[0.0, 1.0, 1.0]]))
-        <tf.Tensor: shape=(1,), dtype=float32, numpy=array([5.], dtype=float32)>
+        >>> scores = np.array([[1.0, 2.0, 3.0]], "float32")
+        >>> tfattr.targets.pick(scores, np.array([2], "int32")).numpy()
+        array([3.], dtype=float32)
+        >>> tfattr.targets.pick(scores, np.array([[0.0, 1.0, 1.0]], "float32")).numpy()
+        array([5.], dtype=float32)
     """
+    scores, targets = tf.convert_to_tensor(scores), tf.convert_to_tensor(targets)
     rank = scores.shape.rank
     if targets.shape.rank == 1:  # class ids: a gather, as fast as before weights existed
         return tf.gather(scores, targets, axis=rank - 1, batch_dims=1)
@@ -222,6 +224,15 @@ class Region:
     outputs ``(N, H, W, classes)`` (pytorch-grad-cam's ``SemanticSegmentationTarget``). Build
     it with :func:`region`. Two regions with the same mask and class are equal, so explaining
     with a fresh but equal region reuses the compiled steps.
+
+    Args:
+        mask: ``(H, W)`` (or ``(H, W, 1)``) bools or weights, not all zero.
+        class_id: the class channel of the outputs.
+
+    Example:
+        >>> region = tfattr.targets.Region(masks[0], class_id=1)
+        >>> region(np.ones((2, 32, 32, 3), "float32")).numpy()       # pixels in the region
+        array([512., 512.], dtype=float32)
     """
 
     def __init__(self, mask, class_id: int):
@@ -297,8 +308,17 @@ def region(mask, class_id: int) -> Region:
         A :class:`Region`, a callable ``outputs -> (N,)`` scores.
 
     Example:
-        >>> predicted = np.argmax(model(image[None])[0], axis=-1)      # (H, W) labels
-        >>> target = tfattr.targets.region(predicted == 1, class_id=1)
-        >>> cam = tfattr.GradCAM(model, layer="bottleneck").explain(image, target=target)
+        >>> import keras
+        >>> segmenter = keras.Sequential([
+        ...     keras.Input((32, 32, 3)),
+        ...     keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="features"),
+        ...     keras.layers.Conv2D(3, 1),                        # per-pixel logits of 3 classes
+        ... ])
+        >>> target = tfattr.targets.region(masks[0], class_id=1)  # (32, 32) pixels of class 1
+        >>> tfattr.GradCAM(segmenter, layer="features").explain(images, target=target).shape
+        TensorShape([2, 32, 32])
+        >>> one_each = [tfattr.targets.region(m, class_id=1) for m in masks]  # one per image
+        >>> tfattr.Saliency(segmenter).explain(images, target=one_each).shape
+        TensorShape([2, 32, 32, 3])
     """
     return Region(mask, class_id)
