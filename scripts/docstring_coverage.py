@@ -41,6 +41,7 @@ MODULES = (
     "tfattr.registry",
     "tfattr.compat.tf_explain.core",
     "tfattr.compat.tf_explain.callbacks",
+    "tfattr.evaluate",
 )
 SECTION = {name: re.compile(rf"^\s*{name}s?:\s*$", re.M) for name in ("Args", "Returns", "Example")}
 SECTION["Returns"] = re.compile(r"^\s*(Returns|Yields):|^\s*Returns from ``explain``", re.M)

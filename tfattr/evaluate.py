@@ -37,6 +37,17 @@ Files in ``--out``:
 
 Read back in one line: ``pyarrow.parquet.read_table("out/records")`` (records) and
 ``tfattr.evaluate.read_maps("out")`` (maps).
+
+Example:
+    >>> from tfattr import evaluate
+    >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="folder:photos",
+    ...                             methods=["saliency"], metrics=["deletion"], steps=4)
+    >>> job = evaluate.Evaluation(evaluate.parse_dataset(config.dataset), config, "run")
+    >>> summary = job.run(spec)                   # spec: the model and its preprocessing
+    >>> summary["images"], sorted(summary["methods"]["saliency"])
+    (2, ['deletion_auc', 'seconds_per_image'])
+    >>> evaluate.read_records("run").column("name").to_pylist()
+    ['cat/chelsea.jpg', 'coffee/cup.jpg']
 """
 
 from __future__ import annotations
@@ -55,6 +66,22 @@ import warnings
 
 import numpy as np
 
+__all__ = [
+    "EvaluationSetupError",
+    "DatasetSpec",
+    "parse_dataset",
+    "RunConfig",
+    "make_strategy",
+    "BatchExplainer",
+    "Stats",
+    "read_records",
+    "read_maps",
+    "read_stats",
+    "Evaluation",
+    "summarize",
+    "format_summary",
+]
+
 METRICS = ("deletion", "insertion", "road", "pointing_game", "mass_in_mask")
 ROAD_ORDERS = ("morf", "lerf")
 MASK_METRICS = ("pointing_game", "mass_in_mask")
@@ -66,7 +93,20 @@ STATS_KEY = b"tfattr.stats"
 
 
 class EvaluationSetupError(ValueError):
-    """The run cannot start as asked (bad dataset, a folder that holds another run, ...)."""
+    """The run cannot start as asked (bad dataset, a folder that holds another run, ...).
+
+    Raised before any image is explained; the message names the option and the fix.
+
+    Example:
+        >>> from tfattr import evaluate
+        >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="folder:photos",
+        ...                             methods=["saliency"], metrics=["pointing_game"])
+        >>> try:
+        ...     evaluate.Evaluation(evaluate.parse_dataset("folder:photos"), config, "run")
+        ... except evaluate.EvaluationSetupError as error:
+        ...     print(error)
+        --metrics: pointing_game need ground-truth masks, which only --dataset shapes has
+    """
 
 
 # ------------------------------------------------------------------------------------------
@@ -75,7 +115,19 @@ class EvaluationSetupError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class DatasetSpec:
-    """A parsed ``--dataset``: ``kind`` in imagenet_a, tfds, folder, shapes."""
+    """A parsed ``--dataset`` (:func:`parse_dataset` makes them).
+
+    Attributes:
+        kind: ``imagenet_a``, ``tfds``, ``folder`` or ``shapes``.
+        name: the TFDS dataset's name, or the folder's path; None for ``shapes``.
+        split: the TFDS split; None for folders and ``shapes``.
+
+    Example:
+        >>> from tfattr import evaluate
+        >>> evaluate.DatasetSpec("tfds", "imagenette", "test") == evaluate.parse_dataset(
+        ...     "tfds:imagenette")
+        True
+    """
 
     kind: str
     name: str | None = None
@@ -83,7 +135,26 @@ class DatasetSpec:
 
 
 def parse_dataset(text: str | None) -> DatasetSpec:
-    """``imagenet_a``, ``tfds:NAME[:SPLIT]``, ``folder:PATH`` or ``shapes`` (the demo's data)."""
+    """Parses ``--dataset``: ``imagenet_a``, ``tfds:NAME[:SPLIT]``, ``folder:PATH`` or ``shapes``.
+
+    Args:
+        text: the option's value. ``tfds:NAME`` reads the split ``test``; ``folder:PATH`` an
+            image folder (one subfolder per class, or images directly); ``shapes`` the demo's
+            synthetic shapes, the one dataset with ground-truth masks.
+
+    Returns:
+        A :class:`DatasetSpec`; nothing is read yet.
+
+    Raises:
+        ValueError: ``text`` is empty or of no known kind, or the folder does not exist.
+
+    Example:
+        >>> from tfattr import evaluate
+        >>> evaluate.parse_dataset("folder:photos")
+        DatasetSpec(kind='folder', name='photos', split=None)
+        >>> evaluate.parse_dataset("tfds:imagenet_v2:test")
+        DatasetSpec(kind='tfds', name='imagenet_v2', split='test')
+    """
     if not text:
         raise ValueError(
             "--dataset is required: imagenet_a, tfds:NAME[:SPLIT], folder:PATH or shapes"
@@ -136,7 +207,38 @@ def parse_metrics(text: str) -> list[str]:
 
 @dataclasses.dataclass
 class RunConfig:
-    """The settings of a run (recorded in ``run.json``; every job of the run must match them)."""
+    """The settings of a run (recorded in ``run.json``; every job of the run must match them).
+
+    Attributes:
+        model: the model's name (``--model``), recorded.
+        weights: the weights' name or file (``--weights``), recorded.
+        dataset: the ``--dataset`` text, recorded.
+        methods: names of :mod:`tfattr.registry` methods (``saliency``, ``gradcam``, ...).
+        metrics: names out of ``deletion``, ``insertion``, ``road``, ``pointing_game`` and
+            ``mass_in_mask`` (the last two need the masks of ``shapes``); may be empty.
+        target: ``top`` (explain the predicted class) or ``label`` (the label where there is
+            one, else the predicted class).
+        limit: the first ``limit`` images only; None: all (``shapes``: 256).
+        batch_size: images per global batch, split among the replicas.
+        steps: steps of the deletion and insertion curves.
+        shard: ``(index, count)``: this job's block of the dataset (``--shard i/n``).
+        resize: how images reach the model's size: ``crop``, ``pad`` or ``stretch`` (as
+            :func:`tfattr.data.load_image`).
+        save_maps: also write every map (float16, under ``maps/``; :func:`read_maps`).
+        skip_bad: leave a folder's unreadable images out (listed in ``skipped/`` and the
+            summary) instead of refusing the run.
+
+    Example:
+        >>> import dataclasses
+        >>> from tfattr import evaluate
+        >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="shapes",
+        ...                             methods=["saliency", "gradcam"], metrics=["deletion"])
+        >>> job_0, job_1 = (dataclasses.replace(config, shard=(i, 2)) for i in range(2))
+        >>> job_0.run_id() == job_1.run_id()      # two jobs of one run
+        True
+        >>> job_0.run_id() == config.run_id()     # a run in one job is another run
+        False
+    """
 
     model: str
     weights: str
@@ -153,14 +255,36 @@ class RunConfig:
     skip_bad: bool = False
 
     def identity(self) -> dict:
-        """What must agree between the jobs writing one folder (all but the shard index)."""
+        """What must agree between the jobs writing one folder (all but the shard index).
+
+        Returns:
+            The settings as a dict, with ``shard_count`` in place of ``shard``.
+
+        Example:
+            >>> from tfattr import evaluate
+            >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="shapes",
+            ...                             methods=["saliency"], metrics=[], shard=(3, 4))
+            >>> config.identity()["shard_count"], "shard" in config.identity()
+            (4, False)
+        """
         data = dataclasses.asdict(self)
         data["methods"], data["metrics"] = list(data["methods"]), list(data["metrics"])
         data["shard_count"] = data.pop("shard")[1]
         return data
 
     def run_id(self) -> str:
-        """A short hash of :meth:`identity`: the same for every job of one run."""
+        """A short hash of :meth:`identity`: the same for every job of one run.
+
+        Returns:
+            16 hexadecimal digits.
+
+        Example:
+            >>> from tfattr import evaluate
+            >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="shapes",
+            ...                             methods=["saliency"], metrics=[])
+            >>> len(config.run_id())
+            16
+        """
         text = json.dumps(self.identity(), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -175,6 +299,26 @@ def make_strategy(name: str):
     ``auto``: ``multiworker`` when ``TF_CONFIG`` lists several workers, ``tpu`` when a TPU is
     configured (``TPU_NAME`` / ``COLAB_TPU_ADDR``), ``mirrored`` with several local GPUs (or
     logical CPUs), else ``default``.
+
+    Args:
+        name: ``auto``, ``default`` (TensorFlow's default strategy: one device), ``mirrored``
+            (every local GPU, else every logical CPU), ``multiworker`` (the cluster of
+            ``TF_CONFIG``) or ``tpu``.
+
+    Returns:
+        A ``tf.distribute.Strategy``, to build the model under (``with strategy.scope():``) and
+        to pass to :class:`Evaluation`. ``multiworker`` must be made before TensorFlow runs
+        anything.
+
+    Raises:
+        EvaluationSetupError: an unknown name, ``multiworker`` without ``TF_CONFIG``, or
+            ``tpu`` where no TPU is found.
+
+    Example:
+        >>> from tfattr import evaluate
+        >>> strategy = evaluate.make_strategy("default")
+        >>> strategy.num_replicas_in_sync
+        1
     """
     import tensorflow as tf
 
@@ -231,7 +375,7 @@ def replica_devices(strategy) -> list[str]:
         return [_local_devices()[0].name]
 
 
-def worker_position(strategy) -> tuple[int, int]:
+def _worker_position(strategy) -> tuple[int, int]:
     """``(this worker's index, number of workers)``; ``(0, 1)`` without a cluster."""
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None or not getattr(resolver, "task_type", None):
@@ -342,6 +486,22 @@ class BatchExplainer:
     Args:
         spec: the ModelSpec (model built under the strategy's scope when there is one).
         config: the run settings (methods, metrics, target, steps).
+
+    Returns from a call ``explainer(indices, x, labels, masks)`` (``x`` preprocessed, ``masks``
+    ``(B, H, W)`` booleans, all zero without masks): a dict of tensors of ``B`` rows:
+    ``index``, ``label``, ``logits``, ``target``, ``maps/<method>`` (``(B, H, W)``),
+    ``<method>/<metric>`` and ``<method>/delta``, and ``seconds/<method>`` (scalars).
+
+    Example:
+        >>> from tfattr import evaluate
+        >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="shapes",
+        ...                             methods=["saliency", "gradcam"], metrics=["deletion"],
+        ...                             steps=4)
+        >>> explainer = evaluate.BatchExplainer(spec, config)
+        >>> out = explainer(np.arange(2), spec.preprocess(photos), np.array([281, -1]),
+        ...                 np.zeros((2, 32, 32), bool))
+        >>> out["maps/gradcam"].shape, out["saliency/deletion_auc"].shape
+        (TensorShape([2, 32, 32]), TensorShape([2]))
     """
 
     def __init__(self, spec, config: RunConfig):
@@ -528,7 +688,7 @@ def records(spec, outputs: dict, names=None) -> tuple[list[dict], dict]:
     return rows, maps
 
 
-def record_columns(config: RunConfig) -> list[str]:
+def _record_columns(config: RunConfig) -> list[str]:
     """The metric and delta columns of a run's records (``<method>/<metric>``)."""
     from tfattr import registry
 
@@ -562,7 +722,7 @@ def record_schema(config: RunConfig):
         ("prediction_1000", pa.int64()),
         ("prediction_200", pa.int64()),
     ]
-    fields += [(column, pa.float64()) for column in record_columns(config)]
+    fields += [(column, pa.float64()) for column in _record_columns(config)]
     return pa.schema(fields)
 
 
@@ -575,6 +735,23 @@ class Stats:
 
     Stats of disjoint sets merge by addition, so a summary of any number of shards, files or
     Beam bundles is the merge of theirs.
+
+    Args:
+        data: the statistics as :attr:`data` holds them (from :meth:`from_json`); None: none
+            yet. ``data["metrics"]`` maps each ``<method>/<metric>`` column to ``(count, sum,
+            sum of squares)``.
+
+    Example:
+        >>> from tfattr import evaluate
+        >>> cat = {"label": 281, "prediction": 281, "top5": [281, 282, 285, 287, 283],
+        ...        "saliency/deletion_auc": 0.25}
+        >>> dog = {"label": 207, "prediction": 281, "top5": [281, 207, 208, 209, 210],
+        ...        "saliency/deletion_auc": 0.5}
+        >>> stats = evaluate.Stats().add([cat]).merge(evaluate.Stats().add([dog]))
+        >>> stats.data["images"], stats.data["top1"], stats.data["top5"]
+        (2, 1, 2)
+        >>> stats.data["metrics"]["saliency/deletion_auc"]
+        (2, 0.75, 0.3125)
     """
 
     def __init__(self, data: dict | None = None):
@@ -583,8 +760,26 @@ class Stats:
                              "busy_seconds": 0.0, "seconds": {}, "metrics": {}}  # fmt: skip
 
     def add(self, rows, seconds=None, busy: float = 0.0, label_offset: int = 0) -> Stats:
-        """Adds records, the seconds spent on them per method and in all, and the model's
-        label offset (to tell ImageNet-A's classes among the labels)."""
+        """Adds records, the seconds spent on them per method and in all.
+
+        Args:
+            rows: records (dicts with ``label``, ``prediction``, ``top5``, optionally
+                ``prediction_1000``/``prediction_200``, and ``<method>/<metric>`` values;
+                None values are left out).
+            seconds: ``{method: seconds}`` spent on these records.
+            busy: seconds spent on these records in all.
+            label_offset: the model's label offset (to tell ImageNet-A's classes among the
+                labels).
+
+        Returns:
+            This :class:`Stats`, updated.
+
+        Example:
+            >>> from tfattr import evaluate
+            >>> row = {"label": -1, "prediction": 3, "top5": [3, 1, 0, 2, 4], "gradcam/delta": None}
+            >>> evaluate.Stats().add([row], {"gradcam": 0.5}, busy=0.75).data["seconds"]
+            {'gradcam': 0.5}
+        """
         from tfattr.data import IMAGENET_A_CLASSES
 
         d = self.data
@@ -613,7 +808,20 @@ class Stats:
         return self
 
     def merge(self, other: Stats) -> Stats:
-        """Adds the statistics of a disjoint set of records."""
+        """Adds the statistics of a disjoint set of records.
+
+        Args:
+            other: the :class:`Stats` of records not counted here.
+
+        Returns:
+            This :class:`Stats`, updated.
+
+        Example:
+            >>> from tfattr import evaluate
+            >>> row = {"label": 3, "prediction": 3, "top5": [3, 1, 0, 2, 4]}
+            >>> evaluate.Stats().add([row]).merge(evaluate.Stats().add([row])).data["top1"]
+            2
+        """
         d, o = self.data, other.data
         for key, value in o.items():
             if key == "seconds":
@@ -628,10 +836,35 @@ class Stats:
         return self
 
     def to_json(self) -> str:
+        """The statistics as JSON (the records files' footers and Beam's ``stats.json``).
+
+        Returns:
+            A JSON string; :meth:`from_json` reads it back.
+
+        Example:
+            >>> from tfattr import evaluate
+            >>> stats = evaluate.Stats().add([{"label": 3, "prediction": 3, "top5": [3],
+            ...                                "saliency/deletion_auc": 0.25}])
+            >>> evaluate.Stats.from_json(stats.to_json()).data == stats.data
+            True
+        """
         return json.dumps(self.data)
 
     @classmethod
     def from_json(cls, text) -> Stats:
+        """Reads statistics written by :meth:`to_json`.
+
+        Args:
+            text: the JSON (str or bytes).
+
+        Returns:
+            A :class:`Stats`.
+
+        Example:
+            >>> from tfattr import evaluate
+            >>> evaluate.Stats.from_json(evaluate.Stats().to_json()).data["images"]
+            0
+        """
         data = json.loads(text)
         data["metrics"] = {k: tuple(v) for k, v in data["metrics"].items()}
         return cls(data)
@@ -683,7 +916,7 @@ def atomic_write(path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
-def parquet_bytes(rows: list[dict], schema, stats: Stats) -> bytes:
+def _parquet_bytes(rows: list[dict], schema, stats: Stats) -> bytes:
     """A Parquet file of ``rows`` with ``stats`` in its footer's key-value metadata."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -725,7 +958,7 @@ def _tfrecord_bytes(examples: list[bytes]) -> bytes:
         return pathlib.Path(path).read_bytes()
 
 
-def record_files(out) -> list[pathlib.Path]:
+def _record_files(out) -> list[pathlib.Path]:
     """Every records file under ``out/records`` (all shards and runners)."""
     return sorted(p for p in pathlib.Path(out).glob("records/**/*.parquet") if p.name[0] != ".")
 
@@ -733,11 +966,26 @@ def record_files(out) -> list[pathlib.Path]:
 def read_records(out):
     """All records of a run as one ``pyarrow.Table`` sorted by image index.
 
+    Args:
+        out: the run's folder (every shard's and runner's records files are read).
+
+    Returns:
+        A ``pyarrow.Table``, one row per image: ``index``, ``name``, ``label``,
+        ``prediction``, ``probability``, ``top5``, ``top5_probability``, ``target``,
+        ``prediction_1000``, ``prediction_200`` (ImageNet models), then one float column per
+        method and metric (``<method>/<metric>``) and convergence delta (``<method>/delta``).
+
     Raises:
         RuntimeError: some image has several records (a corrupt folder).
 
     Example:
-        >>> table = tfattr.evaluate.read_records("run/")   # .to_pandas() for a DataFrame
+        >>> from tfattr import evaluate
+        >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="folder:photos",
+        ...                             methods=["saliency"], metrics=["deletion"], steps=4)
+        >>> _ = evaluate.Evaluation(evaluate.parse_dataset(config.dataset), config, "run").run(spec)
+        >>> table = evaluate.read_records("run")      # .to_pandas() for a DataFrame
+        >>> table.num_rows, table.column_names[-1]
+        (2, 'saliency/deletion_auc')
     """
     import pyarrow.parquet as pq
 
@@ -751,11 +999,24 @@ def read_records(out):
 def read_maps(out, methods=None):
     """The saved maps of a run (``--save-maps``) as a ``tf.data.Dataset`` of dicts.
 
-    Each element holds ``index`` (int64) and one float32 ``(H, W)`` map per method; files are
-    read in order of shard and offset, so indices ascend within each shard.
+    Args:
+        out: the run's folder.
+        methods: the methods whose maps to read; None: every method of the run.
+
+    Returns:
+        A ``tf.data.Dataset`` streaming the maps files: each element holds ``index`` (int64)
+        and one float32 ``(H, W)`` map per method; files are read in order of shard and
+        offset, so indices ascend within each shard.
 
     Example:
-        >>> for element in tfattr.evaluate.read_maps("run/").batch(64): ...
+        >>> from tfattr import evaluate
+        >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="folder:photos",
+        ...                             methods=["saliency", "gradcam"], metrics=[],
+        ...                             save_maps=True)
+        >>> _ = evaluate.Evaluation(evaluate.parse_dataset(config.dataset), config, "run").run(spec)
+        >>> for element in evaluate.read_maps("run").batch(64):
+        ...     print(element["index"].numpy(), element["gradcam"].shape)
+        [0 1] (2, 32, 32)
     """
     import tensorflow as tf
 
@@ -779,11 +1040,28 @@ def read_maps(out, methods=None):
 
 
 def read_stats(out) -> Stats:
-    """The merged :class:`Stats` of every records file's footer (no record is read)."""
+    """The merged :class:`Stats` of every records file's footer (no record is read).
+
+    Args:
+        out: the run's folder (every shard's records files, and the Beam pipeline's
+            ``stats.json``).
+
+    Returns:
+        A :class:`Stats`; :func:`summarize` turns it into the summary.
+
+    Example:
+        >>> from tfattr import evaluate
+        >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="folder:photos",
+        ...                             methods=["saliency"], metrics=["deletion"], steps=4)
+        >>> _ = evaluate.Evaluation(evaluate.parse_dataset(config.dataset), config, "run").run(spec)
+        >>> stats = evaluate.read_stats("run")
+        >>> stats.data["images"], stats.data["metrics"]["saliency/deletion_auc"][0]
+        (2, 2)
+    """
     import pyarrow.parquet as pq
 
     stats = Stats()
-    for path in record_files(out):
+    for path in _record_files(out):
         metadata = pq.read_metadata(path).metadata or {}
         if STATS_KEY in metadata:
             stats.merge(Stats.from_json(metadata[STATS_KEY]))
@@ -892,7 +1170,7 @@ class RunFolder:
         if self._lock_file is not None:
             self._lock_file.close()  # (closing releases the flock)
             self._lock_file = None
-        if failed and self.created and not record_files(self.out):
+        if failed and self.created and not _record_files(self.out):
             (self.out / "run.json").unlink(missing_ok=True)
 
     def parts(self) -> list[tuple[int, int, pathlib.Path]]:
@@ -917,7 +1195,7 @@ class RunFolder:
         if maps is not None:
             data = _tfrecord_bytes(map_examples(rows, maps))
             atomic_write(self.maps / f"part-{offset:09d}.tfrecord", data)
-        data = parquet_bytes(rows, record_schema(self.config), stats)
+        data = _parquet_bytes(rows, record_schema(self.config), stats)
         atomic_write(self.records / f"part-{offset:09d}.parquet", data)
 
 
@@ -932,7 +1210,8 @@ class Evaluation:
         dataset: a :class:`DatasetSpec`.
         config: the run settings.
         out: output folder.
-        strategy: a strategy object (see :func:`make_strategy`).
+        strategy: a ``tf.distribute`` strategy (see :func:`make_strategy`); None: the
+            current one (TensorFlow's default strategy outside any scope).
         resume: continue this shard's results in ``out``.
         records_per_file: images per records (and maps) file; a killed job redoes at most
             this many.
@@ -943,8 +1222,21 @@ class Evaluation:
             holds another run, a shard computed elsewhere, or results on disk without ``resume``.
 
     Example:
-        >>> job = Evaluation(parse_dataset("folder:photos"), config, "run/", strategy=strategy)
-        >>> summary = job.run(spec)
+        >>> import pathlib
+        >>> from tfattr import evaluate
+        >>> strategy = evaluate.make_strategy("default")  # build the model under its scope
+        >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="folder:photos",
+        ...                             methods=["saliency"], metrics=["deletion"], steps=4)
+        >>> dataset = evaluate.parse_dataset(config.dataset)
+        >>> job = evaluate.Evaluation(dataset, config, "run", strategy=strategy,
+        ...                           records_per_file=1)
+        >>> job.run(spec)["images"]
+        2
+        >>> sorted(path.name for path in pathlib.Path("run/records").glob("*/*.parquet"))
+        ['part-000000000.parquet', 'part-000000001.parquet']
+        >>> again = evaluate.Evaluation(dataset, config, "run", resume=True)
+        >>> again.run(spec)["images"]                 # nothing left to compute
+        2
     """
 
     def __init__(
@@ -969,7 +1261,7 @@ class Evaluation:
                 )
         self.dataset, self.config, self.out = dataset, config, pathlib.Path(out)
         self.strategy = strategy or tf.distribute.get_strategy()
-        self.worker, self.workers = worker_position(self.strategy)
+        self.worker, self.workers = _worker_position(self.strategy)
         i, n = config.shard
         # Worker w of W inside job shard i of n: block i * W + w of n * W.
         self.shard = (i * self.workers + self.worker, n * self.workers)
@@ -984,6 +1276,26 @@ class Evaluation:
             spec: the ModelSpec (its model built under the strategy's scope).
             data_dir: TFDS data folder.
             download: whether TFDS may download; False fails at once on unprepared data.
+
+        Returns:
+            On the first worker, the summary of every record in the folder so far (as
+            :func:`summarize`, also written to ``summary.json``, ``.csv`` and ``.png``); None
+            on the other workers of a cluster.
+
+        Raises:
+            EvaluationSetupError: the dataset cannot be read as asked (unprepared TFDS data
+                without ``download``, unreadable images without ``skip_bad``); the folder's
+                claim is then undone if this job made it and nothing was written.
+
+        Example:
+            >>> from tfattr import evaluate
+            >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="shapes",
+            ...                             methods=["gradcam"], metrics=["pointing_game"],
+            ...                             limit=4)
+            >>> job = evaluate.Evaluation(evaluate.parse_dataset("shapes"), config, "run")
+            >>> summary = job.run(spec)
+            >>> summary["images"], summary["methods"]["gradcam"]["pointing_game"]["n"]
+            (4, 4)
         """
         try:
             return self._run(spec, data_dir, download)
@@ -1139,9 +1451,30 @@ def summarize(out, spec, dataset: DatasetSpec, wall_seconds: float | None = None
     """Merges the statistics of every records file in ``out`` into ``summary.json``, ``.csv``
     and ``.png`` (no record is read).
 
+    A run summarizes itself when it ends; this summarizes a folder again, for instance once
+    every ``--shard`` job of a run has finished.
+
+    Args:
+        out: the run's folder.
+        spec: the run's ModelSpec (the summary needs nothing from it).
+        dataset: the run's :class:`DatasetSpec` (ImageNet-A's 200-class accuracy is reported
+            for ``imagenet_a``).
+        wall_seconds: this job's wall-clock time, reported as
+            ``throughput.wall_seconds_this_job``.
+
     Returns:
         The summary: counts, accuracy (200- and 1000-way for ImageNet models), per method and
         metric the mean and 95% confidence interval, and throughput.
+
+    Example:
+        >>> from tfattr import evaluate
+        >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="folder:photos",
+        ...                             methods=["saliency"], metrics=["deletion"], steps=4)
+        >>> dataset = evaluate.parse_dataset(config.dataset)
+        >>> _ = evaluate.Evaluation(dataset, config, "run").run(spec)
+        >>> summary = evaluate.summarize("run", spec, dataset)
+        >>> summary["images"], sorted(summary["methods"]["saliency"]["deletion_auc"])
+        (2, ['ci95', 'mean', 'n', 'std'])
     """
     out = pathlib.Path(out)
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
@@ -1259,7 +1592,27 @@ def _plot(path, methods: dict) -> None:
 
 
 def format_summary(summary: dict) -> str:
-    """The summary as a short text table."""
+    """The summary as a short text table (what ``tfattr evaluate`` prints).
+
+    Args:
+        summary: a summary (from :meth:`Evaluation.run` or :func:`summarize`).
+
+    Returns:
+        Lines of text: the image count, the accuracies, per method each metric's mean and 95%
+        confidence interval and the seconds per image, and the throughput.
+
+    Example:
+        >>> from tfattr import evaluate
+        >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="folder:photos",
+        ...                             methods=["saliency"], metrics=["deletion"], steps=4)
+        >>> summary = evaluate.Evaluation(evaluate.parse_dataset(config.dataset), config,
+        ...                               "run").run(spec)
+        >>> print(evaluate.format_summary(summary))
+        2 images
+        accuracy: top1 ...%, top5 ...%, accuracy_1000 ...%
+          saliency               deletion_auc ... [..., ...], ... s/img
+        throughput ... images/s
+    """
     lines = [f"{summary['images']} images"]
     if summary["accuracy"]:
         lines.append(
