@@ -487,10 +487,8 @@ class BatchExplainer:
         spec: the ModelSpec (model built under the strategy's scope when there is one).
         config: the run settings (methods, metrics, target, steps).
 
-    Returns from a call ``explainer(indices, x, labels, masks)`` (``x`` preprocessed, ``masks``
-    ``(B, H, W)`` booleans, all zero without masks): a dict of tensors of ``B`` rows:
-    ``index``, ``label``, ``logits``, ``target``, ``maps/<method>`` (``(B, H, W)``),
-    ``<method>/<metric>`` and ``<method>/delta``, and ``seconds/<method>`` (scalars).
+    A call ``explainer(indices, x, labels, masks)`` returns the batch's results as a dict of
+    tensors (:meth:`__call__`).
 
     Example:
         >>> from tfattr import evaluate
@@ -533,6 +531,13 @@ class BatchExplainer:
 
     def __call__(self, indices, x, labels, masks) -> dict:
         """The results of one (replica's) batch, as tensors of ``len(x)`` rows.
+
+        Args:
+            indices: ``(B,)`` int64: the images' indices in the dataset.
+            x: ``(B, H, W, 3)`` float32 images, preprocessed for the model.
+            labels: ``(B,)`` int64 labels, -1 where there is none.
+            masks: ``(B, H, W)`` booleans: the objects' masks (for ``pointing_game`` and
+                ``mass_in_mask``); all False without masks.
 
         Returns:
             A dict: ``index``, ``label``, ``logits`` (float32 ``(B, classes)``), ``target``,
