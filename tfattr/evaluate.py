@@ -1630,8 +1630,10 @@ def format_summary(summary: dict) -> str:
             if isinstance(stats, dict) and stats["mean"] is not None
         ]
         per_image = values.get("seconds_per_image")
-        timing = f", {per_image:.3f} s/img" if per_image is not None else ""
-        lines.append(f"  {name:<22} " + "; ".join(parts) + timing)
+        timing = f"{per_image:.3f} s/img" if per_image is not None else ""
+        # A run without metrics (or without timings) prints no separator before the other part.
+        fields = ", ".join(field for field in ("; ".join(parts), timing) if field)
+        lines.append(f"  {name:<22} {fields}".rstrip())
     rate = summary["throughput"]["images_per_second"]
     if rate:
         lines.append(f"throughput {rate:.2f} images/s")
