@@ -18,6 +18,17 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+__all__ = [
+    "ALIASES",
+    "CLASSES",
+    "METHODS",
+    "MethodInfo",
+    "make",
+    "opaque_methods",
+    "parse",
+    "resolve",
+]
+
 
 @dataclasses.dataclass(frozen=True)
 class MethodInfo:
@@ -323,6 +334,7 @@ _ENTRIES = (
 )
 
 METHODS: dict[str, MethodInfo] = {entry.name: entry for entry in _ENTRIES}
+"""Every method of the registry by its name (``tfattr.registry.METHODS['saliency']``)."""
 
 # Every public explainer class -> its module: the registry's methods, and the classes that are not
 # a command-line method of their own (a wrapper, feature maps, an alias). ``tfattr``'s exports and
@@ -333,6 +345,7 @@ CLASSES: dict[str, str] = {
     "Activations": "tfattr.methods.activations",
     "ExpectedGradients": "tfattr.methods.gradient_shap",
 }
+"""Every public explainer class name -> the module defining it; ``tfattr`` exports these."""
 
 
 def opaque_methods() -> list[str]:
@@ -373,6 +386,7 @@ ALIASES = {
     "ablation_cam": "ablationcam",
     "full_grad": "fullgrad",
 }
+"""Other spellings of method names (``ig``, ``grad_cam``, ...) -> the registry name."""
 
 
 def resolve(name: str) -> MethodInfo:

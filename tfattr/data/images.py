@@ -37,6 +37,7 @@ from tfattr.data.labels import imagenet_wnids, is_wnid
 log = logging.getLogger("tfattr")
 
 RESIZE_POLICIES = ("crop", "pad", "stretch")
+"""Values of ``resize=``: centre ``crop``, ``pad`` or ``stretch`` to the size."""
 BAD_IMAGE_POLICIES = ("raise", "skip")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 _LEADING_WNID = re.compile(r"^(n\d{8})(?:[_\-.]|$)")

@@ -11,7 +11,9 @@ import numpy as np
 from tfattr.viz.deprocess import resolve_deprocess
 
 SIGNS = ("all", "positive", "negative", "absolute_value")
+"""Values of ``sign=``: which part of a signed map is shown."""
 REDUCTIONS = ("sum", "mean", "max_abs", "abs_sum")
+"""Values of ``reduce=``: how a map's channels become one value per pixel."""
 CLIP_MODES = ("mass", "value")
 
 

@@ -123,6 +123,7 @@ DEPROCESSORS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "unit": deprocess_unit,
     "none": deprocess_none,
 }
+"""Named inverses of keras.applications preprocessing: name -> function to uint8 RGB."""
 _ALIASES = {
     "[0,1]": "unit",
     "0_1": "unit",

@@ -26,7 +26,9 @@ import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
 
 METHODS = ("heat_map", "blended_heat_map", "original_image", "masked_image", "alpha_scaling")
+"""Picture kinds for ``method=``, as in Captum's ``visualize_image_attr``."""
 STYLES = ("auto", "region", "pixel", "captum")
+"""Colour styles for ``style=``: ``auto`` picks ``region`` or ``pixel`` from the method."""
 SCALINGS = ("outliers", "minmax")
 BACKGROUNDS = ("grey", "colour", "dark")
 
@@ -38,6 +40,7 @@ DEFAULT_CMAPS = {
     "negative": "Reds",
     "absolute_value": "Blues",
 }
+"""The colour map of each ``sign`` (Captum's defaults): diverging for signed maps."""
 # Colour maps for a dark background: zero is black (transparent with value opacity), evidence
 # for the class glows warm, evidence against it cool.
 DARK_DIVERGING = LinearSegmentedColormap.from_list(
@@ -76,6 +79,7 @@ REGION_METHODS = frozenset(
         "activations",
     }
 )
+"""Registry names of the methods whose maps score regions rather than pixels."""
 # Pixel methods whose attributions have the same units, so one colour scale can serve them.
 UNITS = {
     **dict.fromkeys(
@@ -93,6 +97,7 @@ UNITS = {
     ),
     **dict.fromkeys(("saliency", "smoothgrad"), "gradient"),
 }
+"""Pixel methods grouped by the units of their attributions (one colour scale per group)."""
 UNIT_LABELS = {
     "score": "score units (attributions add up to a score difference)",
     "gradient": "gradient units (score per unit of input)",
