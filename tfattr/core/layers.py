@@ -8,9 +8,12 @@ attribute of a subclassed model -- and the user's model is never modified.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import weakref
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import tensorflow as tf
 
@@ -130,19 +133,221 @@ def execution_order(adapter: ModelAdapter, image_shape: tuple) -> list[tuple[obj
 
 
 def default_cam_layer(adapter: ModelAdapter, image_shape: tuple):
-    """The last layer (in execution order, inside nested models too) with a 4-D output.
+    """The default CAM layer: a convolutional feature map, or the token layer of a token model.
 
-    Maps of a single position (1 x 1, e.g. after global pooling kept as 4-D) are skipped: they
-    have no spatial extent to explain.
+    Convolutional models: the last layer (in execution order, inside nested models too) with
+    a 4-D output; maps of a single position (1 x 1, e.g. after global pooling kept as 4-D) are
+    skipped, having no spatial extent to explain.
+
+    Token models (ViT, DeiT: layers with ``(N, tokens, D)`` outputs whose patch tokens tile the
+    image, after the last feature map): the last token layer whose patch tokens still reach the
+    score. In a ViT that reads the class token, the patch tokens of the last block's output
+    have no path to the score (their gradient is 0, as pytorch-grad-cam's ViT guide notes), so
+    the layer is one before the last token mixing -- found by one gradient pass, kept per input
+    shape.
     """
-    for layer, shape in reversed(execution_order(adapter, image_shape)):
+    key = ("default", tuple(image_shape))
+    memo = _memo(adapter)
+    if key not in memo:
+        memo[key] = _default_cam_layer(adapter, tuple(image_shape))
+    layer = memo[key]
+    path, _ = find_layer(adapter.model, layer)
+    log.info("tfattr: using layer %r as the CAM layer", path)
+    return layer
+
+
+def _default_cam_layer(adapter: ModelAdapter, image_shape: tuple):
+    order = execution_order(adapter, image_shape)
+    runs: dict = {}
+    for layer, _ in order:
+        runs[id(layer)] = runs.get(id(layer), 0) + 1
+    last_map = -1
+    for index, (_, shape) in enumerate(order):
         if len(shape) == 4 and shape[1] * shape[2] > 1:
-            path, _ = find_layer(adapter.model, layer)
-            log.info("tfattr: using layer %r (output %s) as the CAM layer", path, shape)
-            return layer
+            last_map = index
+    tokens = [
+        (layer, grid)
+        for layer, shape in order[last_map + 1 :]
+        if len(shape) == 3 and runs[id(layer)] == 1
+        for grid in [token_layout(adapter.model, shape[1], image_shape)]
+        if grid is not None
+    ]
+    if tokens:
+        reaching = _reaching(adapter, tokens, image_shape)
+        if not reaching:
+            log.warning(
+                "tfattr: no token layer's patch tokens reach the score; gradient CAMs will "
+                "give zero maps on %r",
+                tokens[-1][0].name,
+            )
+        return (reaching or tokens)[-1][0]
+    if last_map >= 0:
+        return order[last_map][0]
     raise LayerNotFoundError(
-        "layer: the model has no layer with a 4-D (N, H, W, C) output to explain; pass layer=."
+        "layer: the model has no layer with a 4-D (N, H, W, C) output nor a token layer "
+        "(N, tokens, D) whose tokens tile the image; pass layer= (and reshape= for tokens)."
     )
+
+
+def _reaching(adapter: ModelAdapter, tokens: list, image_shape: tuple) -> list:
+    """The token layers whose patch tokens reach the top score of a random image."""
+    stores = {id(layer): [] for layer, _ in tokens}
+    x = tf.random.stateless_uniform((1, *image_shape), (0, 0))
+    with tf.GradientTape() as tape:
+        scores = adapter(
+            x, overrides={layer: capture(stores[id(layer)], tape) for layer, _ in tokens}
+        )
+        top = tf.reduce_max(scores, axis=-1)
+    outputs = [stores[id(layer)][0] for layer, _ in tokens]
+    grads = tape.gradient(top, outputs, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    return [
+        (layer, grid)
+        for (layer, grid), grad in zip(tokens, grads, strict=True)
+        if float(tf.reduce_max(tf.abs(grid.to_grid(grad)))) > 0
+    ]
+
+
+_MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # adapter -> {key: resolved}
+
+
+def _memo(adapter) -> dict:
+    return _MEMO.setdefault(adapter, {})
+
+
+def token_layout(model, tokens: int, image_shape: tuple):
+    """How ``tokens`` tokens tile an image of ``image_shape``: a TokenGrid, or None.
+
+    KerasHub ViT/DeiT models say it in their config (:func:`tfattr.models.token_grid`);
+    otherwise the grid is the one with the image's aspect ratio (``rows * W == cols * H``) after
+    0, 1 or 2 leading tokens (class / distillation tokens). At most one of these fits, since
+    grids of one aspect ratio differ by at least 3 tokens.
+    """
+    from tfattr.models.kerashub import TokenGrid, token_grid
+
+    try:
+        grid = token_grid(model)
+    except ValueError:
+        grid = None
+    if grid is not None and grid.tokens == tokens:
+        return grid
+    height, width = int(image_shape[0]), int(image_shape[1])
+    for prefix in (0, 1, 2):
+        count = tokens - prefix
+        if count < 2:
+            continue
+        rows = round(math.sqrt(count * height / width))
+        if rows > 0 and count % rows == 0 and rows * width == (count // rows) * height:
+            return TokenGrid(rows, count // rows, prefix)
+    return None
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class CamLayer:
+    """A CAM layer: a model layer and how its output becomes an ``(N, h, w, K)`` feature map.
+
+    Attributes:
+        layer: the model's layer (overrides and taps are keyed by it).
+        path: its path in the model (``"base/conv"``).
+        reshape: None (the output is a feature map), or ``(N, ...) -> (N, h, w, K)`` applied
+            to the layer's output and to the gradient w.r.t. it (pytorch-grad-cam's
+            ``reshape_transform``): a token grid, or the user's ``reshape=``.
+        grid: the :class:`tfattr.models.TokenGrid` of an automatic token reshape, else None.
+    """
+
+    layer: Any
+    path: str
+    reshape: Callable | None = None
+    grid: Any = None
+
+    @property
+    def name(self) -> str:
+        return self.layer.name
+
+    def feature_map(self, output: tf.Tensor) -> tf.Tensor:
+        """The layer's output (or a gradient w.r.t. it) as the ``(N, h, w, K)`` map."""
+        return output if self.reshape is None else self.reshape(output)
+
+
+def keras_layer(layer):
+    """The model layer of a :class:`CamLayer`, or ``layer`` itself."""
+    return layer.layer if isinstance(layer, CamLayer) else layer
+
+
+def cam_layer(adapter: ModelAdapter, layer, reshape, image_shape: tuple) -> CamLayer:
+    """Resolves a CAM method's ``layer=`` and ``reshape=`` options to a :class:`CamLayer`.
+
+    ``layer`` None takes :func:`default_cam_layer`. A layer with a 4-D output is used as it
+    is; one with an ``(N, tokens, D)`` output has its patch tokens reshaped to their grid
+    (:func:`token_layout`), class tokens dropped. ``reshape`` (a callable) replaces that
+    reshape for any layer. The same arguments give the same object, so compiled steps keyed
+    by it are reused.
+
+    Raises:
+        LayerNotFoundError: no such layer (see :func:`find_layer`).
+        ValueError: a token layer whose tokens do not tile the image, without ``reshape``.
+    """
+    image_shape = tuple(image_shape)
+    chosen = default_cam_layer(adapter, image_shape) if layer is None else layer
+    path, found = find_layer(adapter.model, chosen)
+    key = ("cam", id(found), id(reshape), image_shape)
+    memo = _memo(adapter)
+    if key in memo:
+        return memo[key]
+    if reshape is not None:
+        resolved = CamLayer(found, path, _checked(reshape, path))
+    else:
+        order = execution_order(adapter, image_shape)
+        shape = next((s for candidate, s in order if candidate is found), None)
+        resolved = CamLayer(found, path)
+        if shape is not None and len(shape) == 3:
+            grid = token_layout(adapter.model, shape[1], image_shape)
+            if grid is None:
+                raise ValueError(
+                    f"layer: {path!r} outputs {_shape(shape)}: {shape[1]} tokens do not tile "
+                    f"a {image_shape[0]}x{image_shape[1]} image as a grid of its aspect ratio "
+                    f"after 0, 1 or 2 class tokens. Pass reshape=fn mapping the layer's output "
+                    f"{_shape(shape)} to a (N, h, w, {shape[2]}) feature map, or pick another "
+                    f"layer."
+                )
+            resolved = CamLayer(found, path, grid.to_grid, grid)
+    memo[key] = resolved
+    return resolved
+
+
+def _shape(shape) -> str:
+    return "(" + ", ".join("N" if i == 0 else str(d) for i, d in enumerate(shape)) + ")"
+
+
+def _checked(reshape: Callable, path: str) -> Callable:
+    """The user's reshape, with its result checked to be a 4-D map."""
+
+    def run(output):
+        mapped = tf.convert_to_tensor(reshape(output))
+        if mapped.shape.rank != 4:
+            raise ValueError(
+                f"reshape: mapped the output {tuple(output.shape)} of layer {path!r} to shape "
+                f"{tuple(mapped.shape)}; it must return an (N, h, w, K) feature map."
+            )
+        return mapped
+
+    return run
+
+
+def tapped_output(adapter: ModelAdapter, points, layer) -> tf.Tensor:
+    """The output of ``layer`` (a layer or :class:`CamLayer`, as its feature map) for
+    ``points``: one forward pass, no gradient.
+
+    Raises:
+        ModelError: the layer runs more or less than once per forward pass.
+    """
+    store: list = []
+    adapter(points, overrides={keras_layer(layer): capture(store)})
+    if len(store) != 1:
+        raise ModelError(
+            f"layer: {layer.name!r} runs {len(store)} times in one forward pass; pick a layer "
+            f"that runs once."
+        )
+    return layer.feature_map(store[0]) if isinstance(layer, CamLayer) else store[0]
 
 
 def capture(store: list, tape: tf.GradientTape | None = None) -> Override:
@@ -165,11 +370,13 @@ def layer_gradients(adapter: ModelAdapter, points, targets, layer, overrides=Non
     """A layer's output ``A`` and the gradient of each row's target score w.r.t. it.
 
     With ``targets`` None each row uses its own top class. Raises ModelError when the layer runs
-    more than once per forward pass (a shared layer has no single output to explain).
+    more than once per forward pass (a shared layer has no single output to explain). For a
+    :class:`CamLayer` both are its feature map (a token layer's reshaped to its grid).
     """
     store: list = []
+    tap = keras_layer(layer)
     with tf.GradientTape() as tape:
-        scores = adapter(points, overrides={**(overrides or {}), layer: capture(store, tape)})
+        scores = adapter(points, overrides={**(overrides or {}), tap: capture(store, tape)})
         if targets is None:
             targets = top(scores)
         picked = pick(scores, targets)
@@ -183,6 +390,8 @@ def layer_gradients(adapter: ModelAdapter, points, targets, layer, overrides=Non
     # inf), so the explainer's check of its results sees it.
     nan_if_nan = tf.cast(tf.reshape(picked * 0.0, [-1] + [1] * (grads.shape.rank - 1)), grads.dtype)
     grads = grads + nan_if_nan
+    if isinstance(layer, CamLayer):
+        return layer.feature_map(store[0]), layer.feature_map(grads)
     return store[0], grads
 
 

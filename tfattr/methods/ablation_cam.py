@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from tfattr.core import layers
 from tfattr.core.engine import Plan
 from tfattr.core.targets import pick
 from tfattr.methods.gradcam import GradCAM
@@ -46,11 +47,13 @@ class AblationCAM(GradCAM):
             def zero_channel(call):
                 def run(*args, **kwargs):
                     out = call(*args, **kwargs)
-                    return out * tf.cast(keep, out.dtype)[:, None, None, :]
+                    # Channels last, any rank: a token layer's channel on every token.
+                    shape = [-1] + [1] * (out.shape.rank - 2) + [channels]
+                    return out * tf.reshape(tf.cast(keep, out.dtype), shape)
 
                 return run
 
-            scores = adapter(points, overrides={layer: zero_channel})
+            scores = adapter(points, overrides={layers.keras_layer(layer): zero_channel})
             score = tf.cast(pick(scores, targets), tf.float32)
             return tf.one_hot(channel, channels + 1) * score[:, None]
 

@@ -10,7 +10,6 @@ from tfattr.core import layers
 from tfattr.core.engine import Plan
 from tfattr.core.explainer import GradientExplainer
 from tfattr.core.inputs import check_choice
-from tfattr.errors import ModelError
 
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "gaussian")
 
@@ -37,7 +36,10 @@ class GradCAM(GradientExplainer):
     """Grad-CAM: ``ReLU(sum_k alpha_k A^k)`` with ``alpha_k`` the spatial mean of ``dF/dA^k``.
 
     ``A`` is the output of a convolutional layer (default: the last layer with a 4-D output,
-    searched into nested models; the choice is logged). The map is upsampled to the input size
+    searched into nested models; the choice is logged), or of a token layer of a Vision
+    Transformer, its patch tokens ``(N, tokens, D)`` reshaped to their grid ``(N, h, w, D)``
+    with the class token(s) dropped (pytorch-grad-cam's ``reshape_transform``; by default the
+    last token layer whose patch tokens reach the score). The map is upsampled to the input size
     (bilinear by default) unless ``upsample=False``. On a conv -> global average pooling -> dense
     network it equals Zhou et al.'s CAM divided by the number of positions.
 
@@ -47,17 +49,28 @@ class GradCAM(GradientExplainer):
         upsample: resize the map to the input's H x W (default True).
         interpolation: ``tf.image.resize`` method for the upsampling (default ``bilinear``).
         relu: apply the ReLU (default True); False keeps negative evidence.
+        reshape: None (a 4-D output as it is, a token layer's tokens to their grid), or a
+            function mapping the layer's output to an ``(N, h, w, K)`` map, applied to the
+            output and to its gradient (channels last; every CAM method takes it).
 
     Returns from ``explain``: ``(N, H, W)`` float32 maps (``(N, h, w)`` without upsampling).
 
     Example:
         >>> cam = tfattr.GradCAM(model, layer="block5_conv3").explain(images, target=281)
+        >>> vit_cam = tfattr.GradCAM(vit, layer="encoder_block_10",
+        ...                          reshape=lambda t: tf.reshape(t[:, 1:], (-1, 14, 14, 768)))
 
     Reference: Selvaraju et al., "Grad-CAM: Visual Explanations from Deep Networks via
     Gradient-based Localization", ICCV 2017.
     """
 
-    defaults = {"layer": None, "upsample": True, "interpolation": "bilinear", "relu": True}
+    defaults = {
+        "layer": None,
+        "upsample": True,
+        "interpolation": "bilinear",
+        "relu": True,
+        "reshape": None,
+    }
 
     def check_options(self, options):
         layers.require_layers(self.adapter, type(self).__name__)
@@ -65,14 +78,19 @@ class GradCAM(GradientExplainer):
         for name in ("upsample", "relu"):
             if not isinstance(options[name], bool):
                 raise TypeError(f"{name}: expected True or False, got {options[name]!r}.")
+        if options["reshape"] is not None and not callable(options["reshape"]):
+            raise TypeError(
+                f"reshape: expected None or a function (N, ...) -> (N, h, w, K), got "
+                f"{type(options['reshape']).__name__}."
+            )
         if options["layer"] is not None:
             layers.find_layer(self.model, options["layer"])
 
-    def layer(self, x, options):
-        """The layer object this call explains."""
-        if options["layer"] is None:
-            return layers.default_cam_layer(self.adapter, tuple(x.shape[1:]))
-        return layers.find_layer(self.model, options["layer"])[1]
+    def layer(self, x, options) -> layers.CamLayer:
+        """The layer this call explains, with how its output becomes a feature map."""
+        return layers.cam_layer(
+            self.adapter, options["layer"], options["reshape"], tuple(x.shape[1:])
+        )
 
     # The CAM base: a variant overrides ``weights`` (Grad-CAM's per-channel weights), or
     # ``combine`` (the map from activations and gradients), or ``cam`` (when it reads options);
@@ -161,15 +179,9 @@ def check_feature_map(activations, layer, method: str) -> None:
 
 def feature_map(adapter, points, layer, method: str) -> tf.Tensor:
     """The layer's output for ``points`` (one forward pass, no gradient)."""
-    store: list = []
-    adapter(points, overrides={layer: layers.capture(store)})
-    if len(store) != 1:
-        raise ModelError(
-            f"layer: {layer.name!r} runs {len(store)} times in one forward pass; pick a layer "
-            f"that runs once."
-        )
-    check_feature_map(store[0], layer, method)
-    return store[0]
+    activations = layers.tapped_output(adapter, points, layer)
+    check_feature_map(activations, layer, method)
+    return activations
 
 
 class GradCAMPlusPlus(GradCAM):

@@ -55,14 +55,13 @@ class ScoreCAM(GradCAM):
         """The layer's output ``(N, h, w, K)``, through the engine."""
 
         def attribute(points, row_targets, coef, adapter):
-            store: list = []
-            adapter(points, overrides={layer: layers.capture(store)})
-            if len(store) != 1 or store[0].shape.rank != 4:
+            activations = layers.tapped_output(adapter, points, layer)
+            if activations.shape.rank != 4:
                 raise ValueError(
                     f"layer: {layer.name!r} must run once and output a 4-D (N, H, W, C) map for "
                     f"Score-CAM. Pick a convolutional layer."
                 )
-            return store[0]
+            return activations
 
         plan = Plan(
             points=1,
