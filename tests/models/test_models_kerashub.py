@@ -98,9 +98,12 @@ def test_gradient_methods_on_a_tiny_keras_hub_classifier(kind):
     assert np.isfinite(attr.numpy()).all() and np.abs(gap).max() > 0
     assert np.abs(delta.numpy()).max() <= 0.05 * max(scale, 1e-3)
 
-    if kind == "vit":  # a token model: no feature map (CAM reshapes tokens to the grid)
+    if kind == "vit":  # a token model: no feature map, CAM reshapes tokens to the grid
         assert spec.cam_layer is None
         assert kerashub.token_grid(classifier) == kerashub.TokenGrid(4, 4, 1)
+        cam = tfattr.GradCAM(classifier).explain(x, target=1)
+        assert cam.shape == (2, SIZE, SIZE) and np.isfinite(cam.numpy()).all()
+        assert np.abs(cam.numpy()).max() > 0
     else:  # the map that ends the backbone, which the classifier pools
         assert (
             spec.cam_layer
@@ -156,3 +159,52 @@ def test_preset_folder_loads_by_path_with_its_preprocessing(tmp_path):
     np.testing.assert_allclose(spec.model(x), classifier(x), rtol=1e-5, atol=1e-6)
     attr = tfattr.Saliency(spec.model).explain(x, target=2)
     assert attr.shape == x.shape and float(tf.reduce_max(attr)) > 0
+
+
+def test_gradcam_on_a_keras_hub_vit_equals_the_hand_computation():
+    # KerasHub's ViT runs all its blocks in one encoder layer and reads the class token, so the
+    # encoder's patch tokens never reach the score; the default CAM layer is the encoder's
+    # input, the patch embedding (class token first, then 4 x 4 patches).
+    keras.utils.set_random_seed(0)
+    classifier = CLASSIFIERS["vit"]()
+    backbone = classifier.backbone
+    embed = backbone.get_layer("vit_patching_and_embedding")
+    encoder = backbone.get_layer("vit_encoder")
+    x, targets = _images(3), tf.constant([0, 2, 4])
+    with tf.GradientTape() as tape:
+        tokens = embed(x)
+        tape.watch(tokens)
+        scores = classifier.get_layer("predictions")(encoder(tokens)[:, 0])
+        picked = tf.gather(scores, targets, axis=1, batch_dims=1)
+    np.testing.assert_allclose(scores, classifier(x), rtol=1e-5, atol=1e-5)
+    grads = tape.gradient(picked, tokens)
+    a = tf.reshape(tokens[:, 1:], (3, 4, 4, 16))
+    g = tf.reshape(grads[:, 1:], (3, 4, 4, 16))
+    expected = tf.nn.relu(tf.einsum("bhwk,bk->bhw", a, tf.reduce_mean(g, axis=(1, 2))))
+    assert float(tf.reduce_max(expected)) > 0
+
+    explainer = tfattr.GradCAM(classifier, upsample=False)
+    layer = explainer.layer(x, explainer.options)
+    assert layer.layer is embed and layer.grid == kerashub.TokenGrid(4, 4, 1)
+    cam = explainer.explain(x, target=targets)
+    np.testing.assert_allclose(cam.numpy(), expected.numpy(), rtol=1e-4, atol=1e-6)
+    # Encoder tokens: zero for a class-token ViT (nothing reaches the score) but not for a
+    # mean-pooled one, where the encoder's output is the default.
+    on_encoder = tfattr.GradCAM(classifier, layer="vit_encoder").explain(x, target=targets)
+    assert float(tf.reduce_max(tf.abs(on_encoder))) == 0
+    pooled = keras_hub.models.ViTImageClassifier(
+        backbone=_vit(use_class_token=False), num_classes=CLASSES, pooling="gap"
+    )
+    explainer = tfattr.GradCAM(pooled)
+    assert explainer.layer(x, explainer.options).name == "vit_encoder"
+    assert float(tf.reduce_max(explainer.explain(x, target=targets))) > 0
+
+
+@pytest.mark.parametrize("name", ["gradcam_plus_plus", "scorecam", "eigencam", "ablationcam"])
+def test_cam_methods_on_a_keras_hub_vit(name):
+    keras.utils.set_random_seed(0)
+    classifier = CLASSIFIERS["vit"]()
+    entry = tfattr.registry.resolve(name)
+    cam = entry.cls(classifier, **entry.default_options((SIZE, SIZE))).explain(_images(), target=1)
+    assert cam.shape == (2, SIZE, SIZE) and np.isfinite(cam.numpy()).all()
+    assert float(tf.reduce_max(cam)) > 0
