@@ -2,11 +2,15 @@
 
 A baseline lives in the model's input space (the preprocessed tensor the model sees):
 
-- ``None`` / ``"black"``: zeros. For inputs preprocessed by mean subtraction (caffe style) zero is
-  the mean colour; pass ``preprocess(black_image)`` for a true black.
-- ``"white"``: every element at the image's maximum value (or ``value_range[1]``).
-- ``"uniform"``: noise uniform between the image's minimum and maximum (or ``value_range``),
-  drawn from ``seed``.
+- ``None``: zeros (Captum's default). For inputs preprocessed by mean subtraction (caffe style)
+  zero is the mean colour, for inputs in [-1, 1] mid-grey.
+- ``"black"`` / ``"white"``: the black / white image in the model's input scale when that scale
+  is known -- ``value_range=(low, high)`` (every element at ``low`` / ``high``), or the
+  preprocessing of a :class:`tfattr.models.ModelSpec` the explainer was built on (per channel:
+  ``preprocess(0)`` / ``preprocess(255)``, e.g. minus the ImageNet mean in BGR for VGG). When
+  it is not known, ``"black"`` is zeros and ``"white"`` every element at the image's maximum.
+- ``"uniform"``: noise uniform between black and white (as above; unknown: between the image's
+  minimum and maximum), drawn from ``seed``.
 - ``"blur"``: the image blurred with a Gaussian of ``blur_sigma`` pixels (default: the larger
   side / 8), as in the blurred baselines of Sturmfels et al. 2020.
 - a tensor broadcastable to one image (a scalar, ``(C,)``, ``(H, W, C)``, ``(1, H, W, C)``).
@@ -103,27 +107,41 @@ def resolve(
     seed: int = 0,
     value_range=None,
     blur_sigma=None,
+    spec=None,
     name: str = "baseline",
 ) -> Baselines:
-    """Turns a baseline option into :class:`Baselines` for the images ``x`` (N, H, W, C)."""
+    """Turns a baseline option into :class:`Baselines` for the images ``x`` (N, H, W, C).
+
+    ``value_range`` (low, high) or, without it, ``spec`` (a ModelSpec: its preprocessing)
+    give the black and white images of the model's input scale (:func:`black_and_white`).
+    """
     shape = tuple(x.shape[1:])
     if baseline is None:
-        baseline = "black"
+        return Baselines(tf.zeros((1, *shape)), 1, False)
     if isinstance(baseline, str):
         if baseline not in NAMES:
             raise ValueError(
                 f"{name}: expected one of {NAMES}, a tensor broadcastable to one image "
                 f"{shape}, a stack {_dims('K', shape)} or per_image(b), got {baseline!r}."
             )
+        if baseline == "blur":
+            return Baselines(gaussian_blur(x, blur_sigma), 1, True)
+        colours = black_and_white(shape, value_range, spec)
+        if colours is not None:
+            black, white = colours
+            if baseline == "black":
+                return Baselines(black, 1, False)
+            if baseline == "white":
+                return Baselines(white, 1, False)
+            noise = uniform_rows(seed, tf.zeros((1,), tf.int32), shape, stream=7)
+            return Baselines(black + (white - black) * noise, 1, False)
         if baseline == "black":
             return Baselines(tf.zeros((1, *shape)), 1, False)
-        lo, hi = _value_range(x, value_range, name)
+        lo, hi = _value_range(x, None, name)
         if baseline == "white":
             return Baselines(tf.broadcast_to(hi, x.shape), 1, True)
-        if baseline == "uniform":
-            noise = uniform_rows(seed, tf.zeros((1,), tf.int32), shape, stream=7)
-            return Baselines(lo + (hi - lo) * noise, 1, True)
-        return Baselines(gaussian_blur(x, blur_sigma), 1, True)
+        noise = uniform_rows(seed, tf.zeros((1,), tf.int32), shape, stream=7)
+        return Baselines(lo + (hi - lo) * noise, 1, True)
     tagged = isinstance(baseline, Tagged)
     explicit = baseline.per_image if tagged else None
     if tagged:
@@ -185,6 +203,36 @@ def _per_image(array, n, shape, accepted, name) -> Baselines:
         f"{shape}; expected {_dims(n, shape)} or {_dims(n, shape, 'K')}, or without per_image: "
         f"{accepted.split(', or per_image')[0]}."
     )
+
+
+def black_and_white(shape: tuple, value_range=None, spec=None):
+    """The black and white images ``(1, *shape)`` in the model's input scale, or None.
+
+    From ``value_range=(low, high)`` (every element at low / high), else from the
+    preprocessing of ``spec`` (a :class:`tfattr.models.ModelSpec`) applied to a black (0) and a
+    white (255) uint8 image, else None (the scale is unknown).
+
+    Example:
+        >>> black, white = black_and_white((8, 8, 3), spec=tfattr.models.load("vgg16", None))
+        >>> black[0, 0, 0].numpy()   # BGR minus the ImageNet mean
+        array([-103.939, -116.779, -123.68 ], dtype=float32)
+    """
+    shape = tuple(int(d) for d in shape)
+    if value_range is not None:
+        lo, hi = _value_range(None, value_range, "value_range")
+        return tf.fill((1, *shape), lo), tf.fill((1, *shape), hi)
+    preprocess = getattr(spec, "preprocess", None)
+    if preprocess is None:
+        return None
+    images = [tf.fill((1, *shape), tf.constant(v, tf.uint8)) for v in (0, 255)]
+    black, white = (tf.cast(preprocess(image), tf.float32) for image in images)
+    if tuple(black.shape) != (1, *shape):
+        raise ValueError(
+            f"baseline: the preprocessing of {getattr(spec, 'name', 'the model')!r} maps a "
+            f"black image of shape {(1, *shape)} to shape {tuple(black.shape)}; pass "
+            f"value_range=(low, high) or a baseline tensor."
+        )
+    return black, white
 
 
 def _value_range(x, value_range, name):

@@ -261,6 +261,7 @@ class ReferenceExplainer(GradientExplainer):
             seed=check_seed(options["seed"]),
             value_range=options["value_range"],
             blur_sigma=options["blur_sigma"],
+            spec=self.spec,
             name=self.baseline_option,
         )
 

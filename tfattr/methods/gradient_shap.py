@@ -55,7 +55,9 @@ class GradientShap(GradientExplainer):
     def plan(self, x, options):
         seed = check_seed(options["seed"])
         samples = options["samples"]
-        baselines = base.resolve(options["baselines"], x, seed=seed, name="baselines")
+        baselines = base.resolve(
+            options["baselines"], x, seed=seed, spec=self.spec, name="baselines"
+        )
         layout, noisy = baselines.layout, options["stddev"] > 0
 
         def make_rows(x_rows, rows, tensors):

@@ -83,7 +83,9 @@ class GuidedIntegratedGradients(GradientExplainer):
         )
 
     def baselines(self, x, options) -> base.Baselines:
-        baselines = base.resolve(options["baseline"], x, seed=check_seed(options["seed"]))
+        baselines = base.resolve(
+            options["baseline"], x, seed=check_seed(options["seed"]), spec=self.spec
+        )
         if baselines.count != 1:
             raise ValueError(
                 f"baseline: Guided IG takes one baseline, got a stack of {baselines.count}."

@@ -76,15 +76,16 @@ class IntegratedGradients(ReferenceExplainer):
             Default 0.01.
         max_steps: ``steps="auto"``: the most points per image and baseline (at least 9).
             Default 1025.
-        baseline: ``None``/``"black"``, ``"white"``, ``"uniform"``, ``"blur"``, a tensor
-            broadcastable to one image, or a stack ``(K, H, W, C)`` (see
+        baseline: ``None`` (zeros, default), ``"black"``, ``"white"``, ``"uniform"``,
+            ``"blur"``, a tensor broadcastable to one image, or a stack ``(K, H, W, C)`` (see
             :mod:`tfattr.core.baselines`).
         return_convergence_delta: also return the completeness error per image.
         return_steps: also return the points used per image (int32 ``(N,)``, or ``(N, K)``
             for a stack of K baselines); with a fixed ``steps`` every entry is ``steps``.
         seed: seed of the ``"uniform"`` baseline.
-        value_range: ``(low, high)`` of the input scale for ``"white"``/``"uniform"``
-            (default: each image's own minimum and maximum).
+        value_range: ``(low, high)`` of the input scale for ``"black"``/``"white"``/
+            ``"uniform"`` (default: the preprocessing of a ModelSpec the explainer was built
+            on, else zeros for black and each image's own minimum and maximum).
         blur_sigma: Gaussian sigma in pixels for ``"blur"`` (default: the larger side / 8).
 
     Returns (of ``explain``): the attributions, then the deltas if
