@@ -10,6 +10,7 @@ import tensorflow as tf
 
 import tfattr
 from tfattr import models
+from tfattr.errors import LayerNotFoundError
 from tfattr.models import kerashub
 
 keras_hub = pytest.importorskip(
@@ -161,43 +162,80 @@ def test_preset_folder_loads_by_path_with_its_preprocessing(tmp_path):
     assert attr.shape == x.shape and float(tf.reduce_max(attr)) > 0
 
 
-def test_gradcam_on_a_keras_hub_vit_equals_the_hand_computation():
-    # KerasHub's ViT runs all its blocks in one encoder layer and reads the class token, so the
-    # encoder's patch tokens never reach the score; the default CAM layer is the encoder's
-    # input, the patch embedding (class token first, then 4 x 4 patches).
-    keras.utils.set_random_seed(0)
-    classifier = CLASSIFIERS["vit"]()
+def _encoder_by_hand(encoder, tokens, watch):
+    """KerasHub's ViT encoder written out; ``watch`` sees the last block's first layer norm."""
+    x = tokens
+    for index, block in enumerate(encoder.encoder_layers):
+        normed = block.layer_norm_1(x)
+        if index == len(encoder.encoder_layers) - 1:
+            normed = watch(normed)
+        x = x + block.mha(normed, normed)
+        x = x + block.mlp(block.layer_norm_2(x))
+    return encoder.layer_norm(x)
+
+
+def _hand_gradcam(classifier, x, targets, prefix):
     backbone = classifier.backbone
     embed = backbone.get_layer("vit_patching_and_embedding")
     encoder = backbone.get_layer("vit_encoder")
-    x, targets = _images(3), tf.constant([0, 2, 4])
+    seen = {}
+
+    def watch(t):
+        tape.watch(t)
+        seen["norm"] = t
+        return t
+
     with tf.GradientTape() as tape:
-        tokens = embed(x)
-        tape.watch(tokens)
-        scores = classifier.get_layer("predictions")(encoder(tokens)[:, 0])
+        encoded = _encoder_by_hand(encoder, embed(x), watch)
+        pooled = encoded[:, 0] if prefix else tf.reduce_mean(encoded, axis=1)
+        scores = classifier.get_layer("predictions")(pooled)
         picked = tf.gather(scores, targets, axis=1, batch_dims=1)
-    np.testing.assert_allclose(scores, classifier(x), rtol=1e-5, atol=1e-5)
-    grads = tape.gradient(picked, tokens)
-    a = tf.reshape(tokens[:, 1:], (3, 4, 4, 16))
-    g = tf.reshape(grads[:, 1:], (3, 4, 4, 16))
-    expected = tf.nn.relu(tf.einsum("bhwk,bk->bhw", a, tf.reduce_mean(g, axis=(1, 2))))
-    assert float(tf.reduce_max(expected)) > 0
+    np.testing.assert_allclose(scores, classifier(x), rtol=1e-4, atol=1e-5)
+    grads = tape.gradient(picked, seen["norm"])
+    a = tf.reshape(seen["norm"][:, prefix:], (-1, 4, 4, 16))
+    g = tf.reshape(grads[:, prefix:], (-1, 4, 4, 16))
+    return tf.nn.relu(tf.einsum("bhwk,bk->bhw", a, tf.reduce_mean(g, axis=(1, 2)))).numpy()
+
+
+def test_gradcam_on_a_keras_hub_vit_equals_the_hand_computation():
+    # The default layer is the field's (pytorch-grad-cam's blocks[-1].norm1): the last
+    # encoder block's first layer norm, inside KerasHub's one-layer encoder.
+    keras.utils.set_random_seed(0)
+    classifier = CLASSIFIERS["vit"]()
+    encoder = classifier.backbone.get_layer("vit_encoder")
+    x, targets = _images(3), tf.constant([0, 2, 4])
+    expected = _hand_gradcam(classifier, x, targets, prefix=1)
+    assert expected.max() > 0
 
     explainer = tfattr.GradCAM(classifier, upsample=False)
     layer = explainer.layer(x, explainer.options)
-    assert layer.layer is embed and layer.grid == kerashub.TokenGrid(4, 4, 1)
+    assert layer.layer is encoder.encoder_layers[-1].layer_norm_1
+    assert layer.grid == kerashub.TokenGrid(4, 4, 1)
     cam = explainer.explain(x, target=targets)
-    np.testing.assert_allclose(cam.numpy(), expected.numpy(), rtol=1e-4, atol=1e-6)
-    # Encoder tokens: zero for a class-token ViT (nothing reaches the score) but not for a
-    # mean-pooled one, where the encoder's output is the default.
+    np.testing.assert_allclose(cam.numpy(), expected, rtol=1e-4, atol=1e-6)
+    # The same layer given as an object; the model is left as it was (no instance call).
+    norm = encoder.encoder_layers[-1].layer_norm_1
+    again = tfattr.GradCAM(classifier, layer=norm, upsample=False).explain(x, target=targets)
+    np.testing.assert_allclose(again.numpy(), expected, rtol=1e-4, atol=1e-6)
+    assert "call" not in vars(norm)
+    # The encoder's output: its patch tokens never reach a class-token head (all zero).
     on_encoder = tfattr.GradCAM(classifier, layer="vit_encoder").explain(x, target=targets)
     assert float(tf.reduce_max(tf.abs(on_encoder))) == 0
+    # Without a class token (mean-pooled) the whole grid is the map.
     pooled = keras_hub.models.ViTImageClassifier(
         backbone=_vit(use_class_token=False), num_classes=CLASSES, pooling="gap"
     )
-    explainer = tfattr.GradCAM(pooled)
-    assert explainer.layer(x, explainer.options).name == "vit_encoder"
-    assert float(tf.reduce_max(explainer.explain(x, target=targets))) > 0
+    expected = _hand_gradcam(pooled, x, targets, prefix=0)
+    cam = tfattr.GradCAM(pooled, upsample=False).explain(x, target=targets)
+    np.testing.assert_allclose(cam.numpy(), expected, rtol=1e-4, atol=1e-6)
+
+
+def test_a_layer_object_outside_the_model_is_refused():
+    keras.utils.set_random_seed(0)
+    classifier = CLASSIFIERS["vit"]()
+    stranger = keras.layers.LayerNormalization()
+    with pytest.raises(LayerNotFoundError, match="not a layer of this model"):
+        tfattr.GradCAM(classifier, layer=stranger).explain(_images(1), target=0)
 
 
 @pytest.mark.parametrize("name", ["gradcam_plus_plus", "scorecam", "eigencam", "ablationcam"])

@@ -140,8 +140,9 @@ def default_cam_layer(adapter: ModelAdapter, image_shape: tuple):
     skipped, having no spatial extent to explain.
 
     Token models (ViT, DeiT: layers with ``(N, tokens, D)`` outputs whose patch tokens tile the
-    image, after the last feature map): the last token layer whose patch tokens still reach the
-    score. In a ViT that reads the class token, the patch tokens of the last block's output
+    image, after the last feature map): KerasHub's ViT uses the last encoder block's first
+    layer norm (:func:`tfattr.models.kerashub.vit_cam_layer`); other token models the last
+    token layer whose patch tokens still reach the score. In a ViT that reads the class token, the patch tokens of the last block's output
     have no path to the score (their gradient is 0, as pytorch-grad-cam's ViT guide notes), so
     the layer is one before the last token mixing -- found by one gradient pass, kept per input
     shape.
@@ -151,12 +152,16 @@ def default_cam_layer(adapter: ModelAdapter, image_shape: tuple):
     if key not in memo:
         memo[key] = _default_cam_layer(adapter, tuple(image_shape))
     layer = memo[key]
-    path, _ = find_layer(adapter.model, layer)
-    log.info("tfattr: using layer %r as the CAM layer", path)
+    log.info("tfattr: using layer %r as the CAM layer", layer.name)
     return layer
 
 
 def _default_cam_layer(adapter: ModelAdapter, image_shape: tuple):
+    from tfattr.models.kerashub import vit_cam_layer
+
+    known = vit_cam_layer(adapter.model)
+    if known is not None:
+        return known
     order = execution_order(adapter, image_shape)
     runs: dict = {}
     for layer, _ in order:
@@ -288,16 +293,14 @@ def cam_layer(adapter: ModelAdapter, layer, reshape, image_shape: tuple) -> CamL
     """
     image_shape = tuple(image_shape)
     chosen = default_cam_layer(adapter, image_shape) if layer is None else layer
-    path, found = find_layer(adapter.model, chosen)
-    key = ("cam", id(found), id(reshape), image_shape)
+    key = ("cam", id(chosen) if not isinstance(chosen, str) else chosen, id(reshape), image_shape)
     memo = _memo(adapter)
     if key in memo:
         return memo[key]
+    path, found, shape = _find_cam_layer(adapter, chosen, image_shape)
     if reshape is not None:
         resolved = CamLayer(found, path, _checked(reshape, path))
     else:
-        order = execution_order(adapter, image_shape)
-        shape = next((s for candidate, s in order if candidate is found), None)
         resolved = CamLayer(found, path)
         if shape is not None and len(shape) == 3:
             grid = token_layout(adapter.model, shape[1], image_shape)
@@ -312,6 +315,31 @@ def cam_layer(adapter: ModelAdapter, layer, reshape, image_shape: tuple) -> CamL
             resolved = CamLayer(found, path, grid.to_grid, grid)
     memo[key] = resolved
     return resolved
+
+
+def _find_cam_layer(adapter: ModelAdapter, layer, image_shape: tuple):
+    """``(path, layer, output shape)`` of a CAM layer.
+
+    Besides the model's layers (:func:`find_layer`), a layer object that runs inside another
+    layer is accepted -- e.g. a block of KerasHub's ViT encoder, which runs all its blocks in
+    one layer: it is found by a forward pass that records it, and reached by a call override
+    for one pass at a time (as the inner layers of subclassed models).
+    """
+    try:
+        path, found = find_layer(adapter.model, layer)
+    except LayerNotFoundError:
+        if isinstance(layer, str) or not callable(getattr(layer, "call", None)):
+            raise
+        calls: list = []
+        adapter(tf.zeros((1, *image_shape)), overrides={layer: recorder(calls)(layer)})
+        if not calls:
+            raise LayerNotFoundError(
+                f"layer: {getattr(layer, 'name', layer)!r} is not a layer of this model: it "
+                f"does not run in a forward pass."
+            ) from None
+        return layer.name, layer, tuple(calls[0][1].shape)
+    order = execution_order(adapter, image_shape)
+    return path, found, next((s for candidate, s in order if candidate is found), None)
 
 
 def _shape(shape) -> str:

@@ -83,8 +83,13 @@ class GradCAM(GradientExplainer):
                 f"reshape: expected None or a function (N, ...) -> (N, h, w, K), got "
                 f"{type(options['reshape']).__name__}."
             )
-        if options["layer"] is not None:
+        if isinstance(options["layer"], str):
             layers.find_layer(self.model, options["layer"])
+        elif options["layer"] is not None and not callable(getattr(options["layer"], "call", None)):
+            raise TypeError(
+                f"layer: expected a layer name, a path or a layer object, got "
+                f"{type(options['layer']).__name__}."
+            )
 
     def layer(self, x, options) -> layers.CamLayer:
         """The layer this call explains, with how its output becomes a feature map."""

@@ -7,7 +7,8 @@ preprocessed image, and :func:`keras_hub_spec` turns the preprocessor into the s
 ``preprocess``.
 
 Token models (ViT, DeiT) have no spatial feature map: :func:`token_grid` says how their patch
-tokens tile the image, for CAM methods that reshape tokens to a grid.
+tokens tile the image, for CAM methods that reshape tokens to a grid, and :func:`vit_cam_layer`
+names the layer they use by default.
 """
 
 from __future__ import annotations
@@ -129,6 +130,29 @@ def token_grid(model) -> TokenGrid | None:
         )
     prefix = _PREFIX_TOKENS.get(type(backbone).__name__, int(config.get("use_class_token", True)))
     return TokenGrid(height // patch_h, width // patch_w, prefix)
+
+
+def vit_cam_layer(model):
+    """The layer CAM methods use by default on a KerasHub ViT: the last encoder block's first
+    layer norm (the input of the last attention), or None for other models.
+
+    That is the layer the field uses (pytorch-grad-cam's ``blocks[-1].norm1``): the output of
+    the last block, where a ViT reads its class token, has patch tokens that no longer reach
+    the score. KerasHub's encoder runs its blocks inside one layer; the block is reached as a
+    layer inside it (:func:`tfattr.core.layers.cam_layer`).
+
+    Example:
+        >>> tfattr.models.kerashub.vit_cam_layer(vit_classifier).name
+        'layer_norm_1'
+    """
+    backbone = backbone_of(model)
+    if not is_keras_hub_model(backbone) or token_grid(backbone) is None:
+        return None
+    for layer in reversed(getattr(backbone, "layers", [])):
+        blocks = getattr(layer, "encoder_layers", None)
+        if isinstance(blocks, list | tuple) and blocks:
+            return getattr(blocks[-1], "layer_norm_1", None)
+    return None
 
 
 def is_preset_dir(path) -> bool:
