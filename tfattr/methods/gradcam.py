@@ -57,8 +57,6 @@ class GradCAM(GradientExplainer):
 
     Example:
         >>> cam = tfattr.GradCAM(model, layer="block5_conv3").explain(images, target=281)
-        >>> vit_cam = tfattr.GradCAM(vit, layer="encoder_block_10",
-        ...                          reshape=lambda t: tf.reshape(t[:, 1:], (-1, 14, 14, 768)))
 
     Reference: Selvaraju et al., "Grad-CAM: Visual Explanations from Deep Networks via
     Gradient-based Localization", ICCV 2017.
