@@ -218,6 +218,9 @@ def test_gradcam_on_a_keras_hub_vit_equals_the_hand_computation():
     again = tfattr.GradCAM(classifier, layer=norm, upsample=False).explain(x, target=targets)
     np.testing.assert_allclose(again.numpy(), expected, rtol=1e-4, atol=1e-6)
     assert "call" not in vars(norm)
+    # Activations' default is the same layer, its tokens as they are.
+    (tokens,) = tfattr.Activations(classifier).explain(x).values()
+    assert tokens.shape == (3, 17, 16)
     # The encoder's output: its patch tokens never reach a class-token head (all zero).
     on_encoder = tfattr.GradCAM(classifier, layer="vit_encoder").explain(x, target=targets)
     assert float(tf.reduce_max(tf.abs(on_encoder))) == 0

@@ -40,8 +40,8 @@ class Activations(Explainer):
     def attribute(self, x, targets, options):
         chosen = [layers.find_layer(self.model, name) for name in self._names(options)]
         if not chosen:
-            default = layers.default_cam_layer(self.adapter, tuple(x.shape[1:]))
-            chosen = [layers.find_layer(self.model, default)]
+            default = layers.cam_layer(self.adapter, None, None, tuple(x.shape[1:]))
+            chosen = [(default.path, default.layer)]
         stores = {path: [] for path, _ in chosen}
         overrides = {layer: layers.capture(stores[path]) for path, layer in chosen}
 
