@@ -249,3 +249,24 @@ def test_cam_methods_on_a_keras_hub_vit(name):
     cam = entry.cls(classifier, **entry.default_options((SIZE, SIZE))).explain(_images(), target=1)
     assert cam.shape == (2, SIZE, SIZE) and np.isfinite(cam.numpy()).all()
     assert float(tf.reduce_max(cam)) > 0
+
+
+def test_gradcam_on_a_keras_hub_deit_drops_its_two_leading_tokens():
+    keras.utils.set_random_seed(0)
+    backbone = keras_hub.models.DeiTBackbone(
+        image_shape=(SIZE, SIZE, 3),
+        patch_size=8,
+        num_layers=2,
+        num_heads=2,
+        hidden_dim=16,
+        intermediate_dim=32,
+    )
+    classifier = keras_hub.models.DeiTImageClassifier(backbone=backbone, num_classes=CLASSES)
+    explainer = tfattr.GradCAM(classifier, upsample=False)
+    x = _images()
+    layer = explainer.layer(x, explainer.options)
+    encoder = backbone.get_layer("deit_encoder")
+    assert layer.layer is encoder.encoder_layers[-1].layer_norm_1
+    assert layer.grid == kerashub.TokenGrid(4, 4, 2)
+    cam = explainer.explain(x, target=1)
+    assert cam.shape == (2, 4, 4) and float(tf.reduce_max(cam)) > 0
