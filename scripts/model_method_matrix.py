@@ -100,6 +100,17 @@ def keras_hub_models():
     built["keras_hub_vit_gap"] = lambda: keras_hub.models.ViTImageClassifier(
         backbone=hub_cases._vit(use_class_token=False), num_classes=5, pooling="gap"
     )
+    built["keras_hub_deit"] = lambda: keras_hub.models.DeiTImageClassifier(
+        backbone=keras_hub.models.DeiTBackbone(
+            image_shape=(32, 32, 3),
+            patch_size=8,
+            num_layers=2,
+            num_heads=2,
+            hidden_dim=16,
+            intermediate_dim=32,
+        ),
+        num_classes=5,
+    )
     return built
 
 
