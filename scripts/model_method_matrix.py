@@ -7,7 +7,8 @@ by every method of ``tfattr.registry`` with light options (few steps and samples
 that said), ``zero`` (finite but all zero), or the error's type and first line.
 
 Usage:
-    python scripts/model_method_matrix.py [--out matrix.json] [--only vgg16,vit]
+    python scripts/model_method_matrix.py [--out matrix.json] [--only vgg16,keras_hub_vit]
+    python scripts/model_method_matrix.py --table matrix.json   # the markdown table
 """
 
 from __future__ import annotations
@@ -152,11 +153,35 @@ def run_cell(model, method, x):
     return "zero"
 
 
+def table(results: dict) -> str:
+    """A markdown table: one row per model, one column per method family; a cell says how many
+    methods ran and names the others with their result."""
+    lines = [
+        "| model | " + " | ".join(FAMILIES) + " |",
+        "|---|" + "---|" * len(FAMILIES),
+    ]
+    for name, row in results.items():
+        cells = []
+        for methods in FAMILIES.values():
+            ran = [m for m in methods if row.get(m, "").startswith("ok")]
+            other = [f"{m}: {row[m]}" for m in methods if m in row and m not in ran]
+            cells.append(f"{len(ran)}/{len(methods)}" + ("; " + "; ".join(other) if other else ""))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default="model_method_matrix.json")
     parser.add_argument("--only", default="")
+    parser.add_argument("--table", nargs="*", help="print the table of these result files")
     args = parser.parse_args(argv)
+    if args.table is not None:
+        merged = {}
+        for path in args.table:
+            merged.update(json.loads(pathlib.Path(path).read_text()))
+        print(table(merged))
+        return
     only = {n for n in args.only.split(",") if n}
     out = pathlib.Path(args.out)
     results = json.loads(out.read_text()) if out.exists() else {}
