@@ -168,18 +168,34 @@ def run_cell(model, method, x):
 
 def table(results: dict) -> str:
     """A markdown table: one row per model, one column per method family; a cell says how many
-    methods ran and names the others with their result."""
+    methods gave a map and names the others, with notes [n] for the messages under it."""
     lines = [
         "| model | " + " | ".join(FAMILIES) + " |",
         "|---|" + "---|" * len(FAMILIES),
     ]
+    notes: list[str] = []
     for name, row in results.items():
         cells = []
         for methods in FAMILIES.values():
             ran = [m for m in methods if row.get(m, "").startswith("ok")]
-            other = [f"{m}: {row[m]}" for m in methods if m in row and m not in ran]
-            cells.append(f"{len(ran)}/{len(methods)}" + ("; " + "; ".join(other) if other else ""))
+            other: dict[str, list[str]] = {}
+            for m in methods:
+                if m in row and m not in ran:  # one note for a message naming its method
+                    message = row[m].replace(f"For {registry.resolve(m).class_name},", "For it,")
+                    other.setdefault(message, []).append(m)
+            parts = [f"{len(ran)}/{len(methods)}"]
+            for result, names in other.items():
+                if result not in ("zero", "nonfinite"):
+                    if result not in notes:
+                        notes.append(result)
+                    result = f"[{notes.index(result) + 1}]"
+                shown = (
+                    "all others" if len(names) == len(methods) - len(ran) > 3 else ", ".join(names)
+                )
+                parts.append(f"{shown}: {result}")
+            cells.append("; ".join(parts))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += [""] + [f"[{i + 1}] {note}" for i, note in enumerate(notes)]
     return "\n".join(lines)
 
 
