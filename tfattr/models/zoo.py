@@ -138,14 +138,18 @@ KERAS_PRESETS = {
         excluded="torch",
     ),
 }
+"""keras.applications models ``load`` knows, by snake-case name -> their settings."""
 # TF-Hub presets: (handle, preprocessing, input size). Hub image models take [0, 1] floats.
 HUB_PRESETS = {"inception_v1": (hub.INCEPTION_V1_HANDLE, "unit", 224)}
+"""TF-Hub models ``load`` knows: name -> (handle, preprocessing, input size)."""
 PRESETS = (*KERAS_PRESETS, *HUB_PRESETS)
+"""Every preset name ``tfattr.models.load`` accepts."""
 # Each family, smallest variant first: {"efficientnet_v2": ("efficientnet_v2_b0", ...), ...}.
 FAMILIES = {
     family: tuple(k for k, p in KERAS_PRESETS.items() if p.family == family)
     for family in dict.fromkeys(p.family for p in KERAS_PRESETS.values())
 }
+"""keras.applications families -> their preset names."""
 
 
 def _compact(name: str) -> str:
