@@ -69,22 +69,31 @@ def _rows():
                 "cli": f"`{entry.name}`" if entry is not None else "",
                 "summary": f"Same class as `{alias_of}`." if alias_of else _summary(cls),
                 "output": output,
-                "opaque": "yes" if class_name in opaque or alias_of in opaque else "no",
+                "models": _model_kinds(class_name in opaque or alias_of in opaque, entry, cls),
             }
         )
     return rows
 
 
+def _model_kinds(opaque: bool, entry, cls) -> str:
+    """Which models a method explains (docs/guides/models.md has the matrix as run)."""
+    if opaque:
+        return "any: Keras, SavedModel, TF-Hub, callable"
+    if (entry is not None and entry.cam) or "layer" in getattr(cls, "defaults", {}):
+        return "Keras: CNNs; ViTs (tokens as a grid)"
+    return "Keras"
+
+
 def methods_table(links: bool = False) -> str:
     """The methods table in Markdown; ``links`` makes class names links to the API reference."""
     lines = [
-        "| class | what it computes | returns | SavedModel / TF-Hub | `tfattr explain --methods` |",
+        "| class | what it computes | returns | model kinds | `tfattr explain --methods` |",
         "|---|---|---|---|---|",
     ]
     for row in _rows():
         name = f"[`{row['name']}`][{row['path']}]" if links else f"`{row['name']}`"
         lines.append(
-            f"| {name} | {row['summary']} | {row['output']} | {row['opaque']} | {row['cli']} |"
+            f"| {name} | {row['summary']} | {row['output']} | {row['models']} | {row['cli']} |"
         )
     return "\n".join(lines)
 

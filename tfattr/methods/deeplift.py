@@ -245,7 +245,7 @@ class DeepLift(ReferenceExplainer):
     is :class:`DeepLiftShap`).
 
     Args:
-        baseline: as for :class:`IntegratedGradients` (default black).
+        baseline: as for :class:`IntegratedGradients` (default None: zeros).
         return_convergence_delta: also return ``sum(attr) - (F(x) - F(b))`` per image (~0).
         seed, value_range, blur_sigma: for ``"uniform"``/``"white"``/``"blur"`` baselines.
 
