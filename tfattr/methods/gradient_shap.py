@@ -31,7 +31,7 @@ class GradientShap(GradientExplainer):
         samples: number of draws (gradient evaluations per image). Default 50.
         stddev: standard deviation of the Gaussian input noise, absolute. Default 0.
         baselines: a stack ``(K, H, W, C)`` of baselines, or any baseline accepted by
-            :class:`IntegratedGradients` (default: black).
+            :class:`IntegratedGradients` (default None: zeros).
         seed: seed of the draws; the same seed gives identical results.
 
     Example:
