@@ -19,7 +19,7 @@ import numbers
 import numpy as np
 import tensorflow as tf
 
-from tfattr.core.engine import Plan
+from tfattr.core.engine import Plan, images_as_points
 from tfattr.core.inputs import as_images, as_targets, check_choice, check_positive_int, check_seed
 from tfattr.core.random import uniform_rows
 from tfattr.metrics import chunks, model_engine, resolve_targets
@@ -73,9 +73,9 @@ def _loss_gradient(points, targets, coef, score_fn):
 
 _GRADIENT_PLAN = Plan(
     points=1,
-    make_rows=lambda x_rows, rows, tensors: (x_rows, None),
+    build=images_as_points,
     key=("adversarial_loss_gradient",),
-    attribute=_loss_gradient,
+    value=_loss_gradient,
 )
 
 

@@ -15,19 +15,19 @@ from tfattr.core.engine import GradientEngine, Plan
 def counting_plan(points, groups=1, statistics=("sum",)):
     """Row (i, g, j) contributes the constant image (i*100 + g*10 + j) * ones: exact sums."""
 
-    def make_rows(x_rows, rows, tensors):
+    def build(images, rows, tensors):
         value = tf.cast(rows.image * 100 + rows.group * 10 + rows.point, tf.float32)
-        return x_rows, tf.reshape(value, (-1, 1, 1, 1)) * tf.ones_like(x_rows)
+        return images, tf.reshape(value, (-1, 1, 1, 1)) * tf.ones_like(images)
 
-    def attribute(points_, targets, coef, adapter):
-        return coef
+    def value(points_, targets, weight, adapter):
+        return weight
 
     return Plan(
         points=points,
         groups=groups,
-        make_rows=make_rows,
+        build=build,
         key=("count",),
-        attribute=attribute,
+        value=value,
         statistics=statistics,
     )
 
@@ -46,28 +46,28 @@ def test_every_row_is_summed_once_whatever_the_chunking(batch_size, points, grou
 
 
 @pytest.mark.parametrize("batch_size", [1, 2, 3, 5, 6, 9, 12, 64])
-def test_group_major_chunks_see_the_groups_they_touch(batch_size):
-    """Group-major rows draw one value per group of the chunk (``first_group`` and
-    ``group_span``, as NoiseTunnel's noise): each row must find its own group's value, also when
-    chunks are whole groups of all images (``group_span`` is then exact, not one more)."""
+@pytest.mark.parametrize("points", [1, 2])
+def test_chunks_see_the_groups_they_touch(batch_size, points):
+    """Rows draw one value per group of the chunk (``first_group`` and ``group_span``, as
+    NoiseTunnel's noise): each row must find its own group's value, also when chunks are whole
+    groups of all images (``group_span`` is then exact, not one more)."""
     n, groups = 3, 7
 
-    def make_rows(x_rows, rows, tensors):
+    def build(images, rows, tensors):
         draws = rows.first_group + tf.range(rows.group_span)  # one "draw" per group
         value = tf.cast(tf.gather(draws * 10 + 1, rows.group - rows.first_group), tf.float32)
-        return x_rows, tf.reshape(value, (-1, 1, 1, 1)) * tf.ones_like(x_rows)
+        return images, tf.reshape(value, (-1, 1, 1, 1)) * tf.ones_like(images)
 
     plan = Plan(
-        points=1,
+        points=points,
         groups=groups,
-        make_rows=make_rows,
+        build=build,
         key=("draws",),
-        attribute=lambda points, targets, coef, adapter: coef,
-        order="group",
+        value=lambda points, targets, weight, adapter: weight,
     )
     engine = GradientEngine(ModelAdapter(toy_models.cnn("callable")), batch_size=batch_size)
     out = engine.run(tf.zeros((n, 2, 2, 1)), tf.zeros((n,), tf.int32), plan)["sum"].numpy()
-    np.testing.assert_array_equal(out, sum(g * 10 + 1 for g in range(groups)))
+    np.testing.assert_array_equal(out, points * sum(g * 10 + 1 for g in range(groups)))
 
 
 @pytest.mark.parametrize(
@@ -175,79 +175,51 @@ def test_progress_bar_is_shown_on_request(capsys):
     assert capsys.readouterr().err == ""
 
 
-def weighted_plan(points, groups, statistics, order):
-    """Row (i, g, j) has the per-row weight (1 + g + 2j) and the per-image factor (x_i + 1):
-    on a linear model with weights W, group (i, g) sums to (x_i + 1) * W[t] * sum_j (1 + g + 2j).
+def weighted_plan(points, groups, statistics, per_element):
+    """Row (i, g, j) has the weight (1 + g + 2j), times (x_i + 1) when ``per_element``: on a
+    linear model with weights W, group (i, g) sums to [(x_i + 1) *] W[t] * sum_j (1 + g + 2j).
     """
 
-    def make_rows(x_rows, rows, tensors):
-        return x_rows, tf.cast(1 + rows.group + 2 * rows.point, tf.float32)
+    def build(images, rows, tensors):
+        weight = tf.cast(1 + rows.group + 2 * rows.point, tf.float32)
+        if per_element:
+            return images, tf.reshape(weight, (-1, 1, 1, 1)) * (images + 1.0)
+        return images, weight
 
     return Plan(
         points=points,
         groups=groups,
-        make_rows=make_rows,
-        key=("weighted",),
-        factor=lambda images, image, tensors: images + 1.0,
+        build=build,
+        key=("weighted", per_element),
         statistics=statistics,
-        order=order,
     )
 
 
-@pytest.mark.parametrize("order", ["image", "group"])
+@pytest.mark.parametrize("per_element", [False, True])
 @pytest.mark.parametrize("batch_size", [1, 3, 8, 64])
 @pytest.mark.parametrize(("points", "groups"), [(1, 1), (4, 1), (1, 5), (3, 4)])
 @pytest.mark.parametrize("statistics", [("sum",), ("sum", "sumsq")])
 @pytest.mark.parametrize("n", [5, 4])
-def test_row_weights_and_image_factors_in_every_layout(
-    order, batch_size, points, groups, statistics, n
-):
-    """Per-row weights (carried by the scores) and per-image factors applied once per slot give
-    the closed form in every layout the engine picks (rows / images / groups, image- or
-    group-major numbering, carries across chunks, sums over whole rounds of the images: with 4
-    images, group-major chunks of 8 rows end with a round of padding that must count zero)."""
+def test_row_weights_in_every_layout(per_element, batch_size, points, groups, statistics, n):
+    """Per-row weights (carried by the scores) and per-element weights give the closed form
+    however rows fall into chunks (groups carried across chunks, padding rows counting zero)."""
     model = toy_models.linear_model()
     w = toy_models.linear_weights()[0]  # (H*W*C, classes)
     engine = GradientEngine(ModelAdapter(model), batch_size=batch_size)
     x = tf.constant(np.random.default_rng(1).uniform(size=(n, *toy_models.SHAPE)), tf.float32)
     targets = tf.constant([0, 1, 2, 3, 1][:n], tf.int32)
-    out = engine.run(x, targets, weighted_plan(points, groups, statistics, order))
+    out = engine.run(x, targets, weighted_plan(points, groups, statistics, per_element))
     for i in range(n):
         gradient = w[:, int(targets[i])].reshape(toy_models.SHAPE)
+        factor = x[i].numpy() + 1 if per_element else 1.0
         group = [
-            (x[i].numpy() + 1) * gradient * sum(1 + g + 2 * j for j in range(points))
-            for g in range(groups)
+            factor * gradient * sum(1 + g + 2 * j for j in range(points)) for g in range(groups)
         ]
         np.testing.assert_allclose(out["sum"][i].numpy(), sum(group), rtol=1e-5, atol=1e-5)
         if "sumsq" in statistics:
             np.testing.assert_allclose(
                 out["sumsq"][i].numpy(), sum(s * s for s in group), rtol=1e-5, atol=1e-5
             )
-
-
-@pytest.mark.parametrize(
-    "updates",
-    [
-        [[0, 1], [2, 3]],  # one value per image, in order: joined
-        [[2, 3], [0], [1]],  # out of order: stitched
-        [[1, 2]],  # image 0 and 3 never touched: zeros
-        [[0, 1, 2, 3], [0, 1, 2, 3], [0, 1], [2, 3]],  # all images in order again: dense adds
-        [[0, 1], [1, 2], [3], [3, 0]],  # repeats: scattered into a variable
-        [[0, 0, 1], [2, 3]],  # a repeat within one update (group slots of one image)
-        # many small repeats: scattered N rows at a time, the rest at the end
-        [[0, 1], [1, 2], [3], [3, 0], [2, 2], [1], [0, 3], [1, 1, 1], [2], [3]],
-    ],
-)
-@pytest.mark.parametrize("batch_bytes", [1 << 20, 1])  # 1: every update scattered at once
-def test_per_image_statistics_add_up_however_the_updates_come(updates, batch_bytes, monkeypatch):
-    monkeypatch.setattr(engine._Sums, "BATCH_BYTES", batch_bytes)
-    rng = np.random.default_rng(0)
-    sums, expected = engine._Sums(4), np.zeros((4, 2, 3), np.float32)
-    for ids in updates:
-        values = rng.normal(size=(len(ids), 2, 3)).astype(np.float32)
-        np.add.at(expected, ids, values)
-        sums.add("sum", tf.constant(values), np.array(ids))
-    np.testing.assert_allclose(sums.result()["sum"], expected, rtol=1e-6)
 
 
 def test_a_second_explainer_on_the_same_model_compiles_nothing_new():
@@ -270,3 +242,16 @@ def test_a_second_explainer_on_the_same_model_compiles_nothing_new():
     third = tfattr.IntegratedGradients(toy_models.cnn(seed=1), steps=6)
     third.explain(x, target=[0, 1, 2])
     assert third.engine.trace_count >= 1
+
+
+def test_one_plan_key_serves_sums_and_squares():
+    """The statistics asked for are part of the compiled step: a plan run for sums, then for
+    sums and squares, gets both right."""
+    engine = GradientEngine(ModelAdapter(toy_models.cnn("callable")), batch_size=4)
+    x, targets = tf.zeros((3, 2, 2, 1)), tf.zeros((3,), tf.int32)
+    engine.run(x, targets, counting_plan(1, 5, ("sum",)))
+    out = engine.run(x, targets, counting_plan(1, 5, ("sum", "sumsq")))
+    for i in range(3):
+        np.testing.assert_allclose(
+            out["sumsq"][i].numpy(), sum((i * 100 + g * 10) ** 2 for g in range(5))
+        )

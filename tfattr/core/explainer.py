@@ -18,7 +18,7 @@ from tfattr.core import baselines as base
 from tfattr.core import layers
 from tfattr.core import targets as target_kinds
 from tfattr.core.adapter import ModelAdapter
-from tfattr.core.engine import GradientEngine, Plan, gradients
+from tfattr.core.engine import GradientEngine, Plan, gradients, images_as_points
 from tfattr.core.inputs import as_images, check_positive_int, check_seed
 
 
@@ -227,19 +227,21 @@ class GradientExplainer(Explainer):
     ``plan_is_attribution``: whether the plan's per-image sum is the attribution itself, so
     that :class:`~tfattr.NoiseTunnel` can run the plan on noisy copies; False for methods that
     turn it into something else afterwards (Occlusion spreads window scores over pixels).
+    ``at_inputs``: whether the plan evaluates the model at the inputs themselves, so that
+    without a target each row takes its own top class, sparing a forward pass.
     """
 
     plan_is_attribution: ClassVar[bool] = True
+    at_inputs: ClassVar[bool] = False
 
     @abc.abstractmethod
     def plan(self, x: tf.Tensor, options: dict) -> Plan:
         """The engine's work for images ``x`` with these options."""
 
     def attribute(self, x, targets, options):
-        plan = self.plan(x, options)
-        if targets is None and not plan.argmax_targets:
+        if targets is None and not self.at_inputs:
             targets = self.top_classes(x)
-        return self.engine.run(x, targets, plan)["sum"]
+        return self.engine.run(x, targets, self.plan(x, options))["sum"]
 
 
 class ReferenceExplainer(GradientExplainer):
@@ -285,6 +287,7 @@ class ActivationRuleExplainer(GradientExplainer):
     """
 
     rule: ClassVar[Callable]
+    at_inputs = True
 
     def check_options(self, options):
         layers.require_layers(self.adapter, type(self).__name__)
@@ -294,13 +297,7 @@ class ActivationRuleExplainer(GradientExplainer):
             self.model, type(self).rule, skip=self.adapter.overrides
         )
 
-        def attribute(points, targets, coef, adapter):
+        def value(points, targets, weight, adapter):
             return gradients(adapter, points, targets, overrides)[0]
 
-        return Plan(
-            points=1,
-            make_rows=lambda x_rows, rows, tensors: (x_rows, None),
-            key=(type(self).__name__,),
-            attribute=attribute,
-            argmax_targets=True,
-        )
+        return Plan(1, images_as_points, (type(self).__name__,), value=value)

@@ -93,8 +93,8 @@ def _remember_checked(inputs) -> None:
 
 def _all_finite(x: tf.Tensor) -> bool:
     """Whether a float tensor holds no NaN or infinity: on the host's view of a CPU tensor
-    (``np.asarray`` shares the tensor's buffer, where ``.numpy()`` would copy it; and no wake-up
-    of TF's thread pool, which costs ~0.5 ms after a compiled call), on the device otherwise."""
+    (``np.asarray`` shares the tensor's buffer, where ``.numpy()`` would copy it, and wakes no
+    TF thread pool), on the device otherwise."""
     if x.device.endswith("CPU:0") and tf.executing_eagerly():
         return bool(np.isfinite(np.asarray(x)).all())
     return bool(tf.reduce_all(tf.math.is_finite(x)))

@@ -69,10 +69,10 @@ def normal_rows(seed, index, shape, stream: int = 0) -> tf.Tensor:
     Inverse-CDF sampling: element ``e`` is ``±ndtri(p)`` with ``p = (k + 1/2) / 2^24`` from 23
     bits of its hash (``0 < p < 1/2``, exact in float32) and the sign from another bit, so
     values reach ±5.42 (the tails beyond have probability 6e-8). ``ndtri`` is Wichura's PPND7
-    (more accurate than float32 ``tf.math.ndtri`` and ~1.35x faster). The hash and the
-    quantile run as one XLA kernel whatever the caller, so the numbers are the same bits with
-    and without ``jit_compile`` (measured ~2x faster than Box-Muller's separate log, sqrt, cos
-    and sin passes on the CPU).
+    (more accurate than float32 ``tf.math.ndtri``, and cheaper). The hash and the quantile
+    run as one XLA kernel whatever the caller, so the numbers are the same bits with and
+    without ``jit_compile`` (one pass, where Box-Muller needs separate log, sqrt, cos and sin
+    passes; timings in ``docs/performance.md``).
     """
     size = int(np.prod(shape, dtype=np.int64))
     z = _compiled_normals(size, stream)(tf.cast(seed, tf.int64), tf.cast(index, tf.int32))

@@ -41,7 +41,7 @@ class AblationCAM(GradCAM):
         ``channels`` (the last) is the unablated image. Each row's value is its score, one-hot
         at its group, so the engine returns the ``(N, channels + 1)`` grid of scores."""
 
-        def attribute(points, targets, channel, adapter):
+        def value(points, targets, channel, adapter):
             keep = 1.0 - tf.one_hot(channel, channels)  # all ones for the unablated row
 
             def zero_channel(call):
@@ -60,9 +60,9 @@ class AblationCAM(GradCAM):
         return Plan(
             points=1,
             groups=channels + 1,
-            make_rows=lambda x_rows, rows, tensors: (x_rows, rows.group),
+            build=lambda images, rows, tensors: (images, rows.group),
             key=("ablation_cam", id(layer), channels),
-            attribute=attribute,
+            value=value,
         )
 
     def attribute(self, x, targets, options):

@@ -111,17 +111,17 @@ class BlurIntegratedGradients(GradientExplainer):
         sigmas = self.sigmas(options)
         top = float(sigmas[-1]) + float(options["grad_step"])
 
-        def make_rows(x_rows, rows, tensors):
+        def build(images, rows, tensors):
             sigma = tf.gather(tensors["sigmas"], rows.point)
             width = tf.gather(tensors["widths"], rows.point)
-            point = gaussian_blur(x_rows, sigma, top)
-            ahead = gaussian_blur(x_rows, sigma + tensors["grad_step"], top)
+            point = gaussian_blur(images, sigma, top)
+            ahead = gaussian_blur(images, sigma + tensors["grad_step"], top)
             slope = (ahead - point) / tensors["grad_step"]
             return point, -tf.reshape(width, (-1, 1, 1, 1)) * slope
 
         return Plan(
             points=options["steps"],
-            make_rows=make_rows,
+            build=build,
             key=("blur_ig", radius(top)),
             tensors={
                 "sigmas": tf.constant(sigmas[:-1], tf.float32),

@@ -189,7 +189,8 @@ def _far(x, x_ref):
 
 def _ratio(numerator, x, x_ref):
     """``numerator / (x - x_ref)`` where far (1 elsewhere, to be replaced), as a product with
-    the reciprocal: the same numbers to 1 ulp, 3x faster than XLA's division on CPU."""
+    the reciprocal: the same numbers to 1 ulp, cheaper than XLA's division (see
+    ``docs/performance.md``)."""
     return numerator * tf.math.reciprocal(tf.where(_far(x, x_ref), x - x_ref, 1.0))
 
 
@@ -257,6 +258,7 @@ class DeepLift(ReferenceExplainer):
     Activation Differences", ICML 2017.
     """
 
+    at_inputs = True
     defaults = {
         "baseline": None,
         "return_convergence_delta": False,
@@ -275,12 +277,12 @@ class DeepLift(ReferenceExplainer):
         reference = ReferencePass()
         overrides = deeplift_overrides(self.adapter, reference)
 
-        def make_rows(x_rows, rows, tensors):
+        def build(images, rows, tensors):
             b = base.pick(tensors, layout, rows.image, rows.point)
             weight = 1.0 / tf.cast(tensors["baseline_count"], tf.float32)
-            return x_rows, (b, weight)
+            return images, (b, weight)
 
-        def attribute(points, targets, coef, adapter):
+        def value(points, targets, coef, adapter):
             b, weight = coef
             reference.record()
             # One shared baseline: its pass is one row, broadcast against the inputs by the rules.
@@ -295,11 +297,10 @@ class DeepLift(ReferenceExplainer):
 
         return Plan(
             points=baselines.count,
-            make_rows=make_rows,
+            build=build,
             key=("deeplift", layout),
             tensors=baselines.tensors,
-            attribute=attribute,
-            argmax_targets=True,
+            value=value,
         )
 
 

@@ -49,23 +49,23 @@ class FeatureAblation(Explainer):
         baseline = seg.baseline_value(options["baseline"], tuple(x.shape[1:]))
         features = int(counts.max())
 
-        def make_rows(x_rows, rows, tensors):
+        def build(images, rows, tensors):
             labels_rows = tf.gather(tensors["labels"], rows.image)
             # Depth from a tensor, so that another segment count does not retrace the step.
             ablate = tf.one_hot(rows.point, tensors["features"])
-            points = seg.compose(x_rows, labels_rows, 1.0 - ablate, tensors["baseline"])
+            points = seg.compose(images, labels_rows, 1.0 - ablate, tensors["baseline"])
             hit = tf.cast(labels_rows == rows.point[:, None, None], tf.float32)[..., None]
             # Rows past an image's last segment hit no pixel: they contribute nothing.
             return points, (hit, tf.gather(tensors["clean"], rows.image))
 
-        def attribute(points, row_targets, coef, adapter):
+        def value(points, row_targets, coef, adapter):
             hit, clean = coef
             drop = clean - pick(adapter(points), row_targets)
             return tf.broadcast_to(drop[:, None, None, None] * hit, tf.shape(points))
 
         plan = Plan(
             points=features,
-            make_rows=make_rows,
+            build=build,
             key=("feature_ablation",),
             tensors={
                 "labels": labels,
@@ -73,6 +73,6 @@ class FeatureAblation(Explainer):
                 "baseline": baseline,
                 "clean": pick(scores, targets),
             },
-            attribute=attribute,
+            value=value,
         )
         return self.engine.run(x, targets, plan)["sum"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from tfattr.core import layers
-from tfattr.core.engine import Plan
+from tfattr.core.engine import Plan, images_as_points
 from tfattr.core.explainer import GradientExplainer
 from tfattr.core.inputs import check_choice
 from tfattr.core.overrides import with_activation
@@ -163,6 +163,7 @@ class FullGrad(GradientExplainer):
     """
 
     defaults = {"interpolation": "bilinear"}
+    at_inputs = True
 
     def check_options(self, options):
         layers.require_layers(self.adapter, type(self).__name__)
@@ -172,7 +173,7 @@ class FullGrad(GradientExplainer):
         biased = bias_layers(self.adapter)
         size, method = tuple(x.shape[1:3]), options["interpolation"]
 
-        def attribute(points, targets, coef, adapter):
+        def value(points, targets, coef, adapter):
             input_term, bias_terms = full_gradients(adapter, points, targets, biased)
             cam = tf.reduce_sum(_post_process(input_term), axis=-1)
             for _, term in bias_terms:
@@ -183,10 +184,9 @@ class FullGrad(GradientExplainer):
 
         return Plan(
             points=1,
-            make_rows=lambda x_rows, rows, tensors: (x_rows, None),
+            build=images_as_points,
             key=("FullGrad", method, tuple(id(layer) for _, layer, _, _ in biased)),
-            attribute=attribute,
-            argmax_targets=True,
+            value=value,
         )
 
     def decompose(self, inputs, target=None):

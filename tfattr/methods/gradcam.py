@@ -7,7 +7,7 @@ from typing import ClassVar
 import tensorflow as tf
 
 from tfattr.core import layers
-from tfattr.core.engine import Plan
+from tfattr.core.engine import Plan, images_as_points
 from tfattr.core.explainer import GradientExplainer
 from tfattr.core.inputs import check_choice
 
@@ -19,7 +19,8 @@ def resize_maps(maps: tf.Tensor, size: tuple[int, int], method: str) -> tf.Tenso
 
     Every ``tf.image.resize`` method is linear and separable (without antialiasing), so resizing
     is ``R_h @ map @ R_w^T`` with ``R`` the resize of an identity matrix: the same numbers (to
-    float rounding), ~2x faster than the resize kernel for the small maps of a CAM.
+    float rounding), cheaper than the resize kernel for the small maps of a CAM
+    (``docs/performance.md``).
     """
     maps = tf.cast(maps, tf.float32)  # (as tf.image.resize: float32 also from float16 maps)
     rows = _resize_matrix(int(maps.shape[1]), size[0], method)  # (H, h)
@@ -69,6 +70,7 @@ class GradCAM(GradientExplainer):
         "relu": True,
         "reshape": None,
     }
+    at_inputs = True
 
     def check_options(self, options):
         layers.require_layers(self.adapter, type(self).__name__)
@@ -130,15 +132,14 @@ class GradCAM(GradientExplainer):
         """The layer's output ``(N, h, w, K)`` for images ``x``, through the engine."""
         name = type(self).__name__
 
-        def attribute(points, targets, coef, adapter):
+        def value(points, targets, coef, adapter):
             return feature_map(adapter, points, layer, name)
 
         plan = Plan(
             points=1,
-            make_rows=lambda x_rows, rows, tensors: (x_rows, None),
+            build=images_as_points,
             key=("cam_activations", id(layer)),
-            attribute=attribute,
-            argmax_targets=True,
+            value=value,
         )
         return self.engine.run(x, None, plan)["sum"]
 
@@ -147,7 +148,7 @@ class GradCAM(GradientExplainer):
         size = tuple(x.shape[1:3])
         method = type(self).__name__
 
-        def attribute(points, targets, coef, adapter):
+        def value(points, targets, coef, adapter):
             if self.uses_gradients:
                 activations, grads = layers.layer_gradients(adapter, points, targets, layer)
                 check_feature_map(activations, layer, method)
@@ -157,7 +158,7 @@ class GradCAM(GradientExplainer):
 
         return Plan(
             points=1,
-            make_rows=lambda x_rows, rows, tensors: (x_rows, None),
+            build=images_as_points,
             key=(
                 type(self).__name__,
                 id(layer),
@@ -166,8 +167,7 @@ class GradCAM(GradientExplainer):
                 options["relu"],
                 *self.cam_key(options),
             ),
-            attribute=attribute,
-            argmax_targets=True,
+            value=value,
         )
 
 

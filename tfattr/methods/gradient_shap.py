@@ -60,20 +60,21 @@ class GradientShap(GradientExplainer):
         )
         layout, noisy = baselines.layout, options["stddev"] > 0
 
-        def make_rows(x_rows, rows, tensors):
+        def build(images, rows, tensors):
+            """Draw s: the point b_s + a_s (x + e_s - b_s), weighted (x + e_s - b_s) / samples."""
             draw = rows.point
             alpha = tf.reshape(tf.gather(tensors["alphas"], draw), (-1, 1, 1, 1))
             b = base.pick(tensors, layout, rows.image, tf.gather(tensors["picks"], draw))
             if noisy:
-                noise = random.normal_rows(tensors["seed"], draw, x_rows.shape[1:], stream=3)
-                x_rows = x_rows + tensors["stddev"] * noise
-            difference = x_rows - b
+                noise = random.normal_rows(tensors["seed"], draw, images.shape[1:], stream=3)
+                images = images + tensors["stddev"] * noise
+            difference = images - b
             count = tf.cast(tf.shape(tensors["alphas"])[0], tf.float32)
             return b + alpha * difference, difference / count
 
         return Plan(
             points=samples,
-            make_rows=make_rows,
+            build=build,
             key=("gradient_shap", layout, noisy),
             tensors={
                 "alphas": random.uniform_draws(seed, samples, stream=1),

@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfattr.core import baselines as base
-from tfattr.core.engine import Plan
+from tfattr.core.engine import Plan, images_as_points
 from tfattr.core.explainer import GradientExplainer
 from tfattr.core.inputs import check_positive_int, check_seed
 
@@ -78,7 +78,7 @@ class GuidedIntegratedGradients(GradientExplainer):
     def plan(self, x, options):
         return Plan(
             points=1,
-            make_rows=lambda x_rows, rows, tensors: (x_rows, None),
+            build=images_as_points,
             key=("guided_ig_gradient",),
         )
 

@@ -22,10 +22,10 @@ class InputXGradient(GradientExplainer):
     Propagating Activation Differences", 2016.
     """
 
+    at_inputs = True
+
     def plan(self, x, options):
-        return Plan(
-            points=1,
-            make_rows=lambda x_rows, rows, tensors: (x_rows, x_rows),
-            key=("input_x_gradient",),
-            argmax_targets=True,
-        )
+        def input_weighted(images, rows, tensors):  # the point is x, its gradient's weight x
+            return images, images
+
+        return Plan(1, input_weighted, ("input_x_gradient",))

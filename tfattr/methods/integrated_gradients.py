@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 import tensorflow as tf
 
+from tfattr.core import baselines as base
 from tfattr.core import convergence
 from tfattr.core.engine import Plan, fused, gradients
 from tfattr.core.explainer import ReferenceExplainer
@@ -19,14 +20,10 @@ SEGMENTS = 8
 
 
 @fused
-def _interpolate(x, b, alpha):
-    return b + alpha * (x - b)
-
-
-@fused
-def _interpolate_rows(images, image, b, alpha):
-    x = tf.gather(images, image)
-    return b + alpha * (x - b)
+def _path_point(x, b, alpha, weight):
+    """The point ``b + alpha (x - b)`` and its gradient's weight ``weight (x - b)``."""
+    difference = x - b
+    return b + alpha * difference, weight * difference
 
 
 class IntegratedGradients(ReferenceExplainer):
@@ -145,7 +142,10 @@ class IntegratedGradients(ReferenceExplainer):
         if options["steps"] == "auto":
             attr, delta, steps = self._adaptive(x, targets, baselines, options)
         else:
-            attr, delta, steps = self._fixed(x, targets, baselines, options)
+            attr = self.engine.run(x, targets, self.path(baselines, options))["sum"]
+            delta = self._check(x, targets, attr, baselines, options)
+            shape = (int(x.shape[0]),) + ((baselines.count,) if baselines.count > 1 else ())
+            steps = tf.fill(shape, tf.constant(options["steps"], tf.int32))
         if not (options["return_convergence_delta"] or options["return_steps"]):
             return attr
         result = (attr,)
@@ -163,123 +163,40 @@ class IntegratedGradients(ReferenceExplainer):
                 "gets its own steps there); a wrapper that runs IG on other inputs "
                 "(NoiseTunnel) needs an int steps."
             )
+        return self.path(self.baselines(x, options), options)
+
+    def path(self, baselines, options) -> Plan:
+        """The path's points ``b_k + alpha_j (x - b_k)`` for every step ``j`` and baseline
+        ``k``, each gradient weighted ``w_j (x - b_k) / K``: their sum is the attribution."""
         alphas, weights = rule(options["method"], options["steps"])
-        baselines = self.baselines(x, options)
-        return self._path_plan(alphas, weights, None, baselines, self._first(x, baselines), True)
-
-    # -------------------------------------------------------------------------------------
-    @staticmethod
-    def _first(x, baselines):
-        """The row of ``baselines.values`` holding each image's first baseline."""
-        n = int(x.shape[0])
-        if baselines.per_image:
-            return np.arange(n, dtype=np.int32) * baselines.count
-        return np.zeros(n, np.int32)
-
-    def _path_plan(self, alphas, weights, signs, baselines, first, stack: bool, spans=None) -> Plan:
-        """Rows ``b + alpha (x - b)`` weighted by ``weights``, for each engine image and each of
-        its baselines (``stack``: all ``baselines.count`` of them, averaged; else the one at row
-        ``first[image]``). ``spans``: optional ``(offsets, lengths)`` per engine image, which
-        then covers the piece ``offset + length * alphas`` of the path.
-
-        With ``signs`` (+1 at alpha = 1, -1 at alpha = 0, 0 elsewhere) each row also carries
-        ``sign * F(point)`` and ``|sign| * |F(point)|``: their sums per image are
-        ``F(x) - F(b)`` and ``|F(x)| + |F(b)|``, read off the path's ends at no extra cost.
-        """
         layout = baselines.layout
-        single = layout == "single"
-        count = baselines.count if stack else 1
-        # (x - b) is the same for all rows of an image: applied once per image by `factor`.
-        per_image_factor = count == 1
-        scores = signs is not None
-        pieces = spans is not None
 
-        def baseline(tensors, image, k):
-            if single:  # (1, H, W, C), broadcast: no copy per row
-                return tensors["baselines"]
-            return tf.gather(tensors["baselines"], tf.gather(tensors["first"], image) + k)
-
-        def make_rows(x_rows, rows, tensors):
+        def build(images, rows, tensors):
             steps = tf.shape(tensors["alphas"])[0]
-            step, k = rows.point % steps, rows.point // steps
-            b = baseline(tensors, rows.image, k)
-            alpha = tf.gather(tensors["alphas"], step)
-            if pieces:
-                alpha = tf.gather(tensors["offsets"], rows.image) + alpha * tf.gather(
-                    tensors["lengths"], rows.image
-                )
-            alpha = tf.reshape(alpha, (-1, 1, 1, 1))
-            weight = tf.gather(tensors["weights"], step)
-            if rows.images is not None:  # x_rows are plain copies: gather inside the fused build
-                point = _interpolate_rows(rows.images, rows.image, b, alpha)
-            else:
-                point = _interpolate(x_rows, b, alpha)
-            multiplier = None
-            if not per_image_factor:
-                weight = weight / tf.cast(tensors["baseline_count"], tf.float32)
-                multiplier = x_rows - b
-            if not scores:
-                if multiplier is None:
-                    return point, weight
-                return point, tf.reshape(weight, (-1, 1, 1, 1)) * multiplier
-            sign = tf.gather(tensors["signs"], step)
-            if not per_image_factor:
-                sign = sign / tf.cast(tensors["baseline_count"], tf.float32)
-            return point, (weight, sign, multiplier)
+            j, k = rows.point % steps, rows.point // steps
+            b = base.pick(tensors, layout, rows.image, k)
+            alpha = tf.reshape(tf.gather(tensors["alphas"], j), (-1, 1, 1, 1))
+            weight = tf.gather(tensors["weights"], j) / tf.cast(
+                tensors["baseline_count"], tf.float32
+            )
+            return _path_point(images, b, alpha, tf.reshape(weight, (-1, 1, 1, 1)))
 
-        def attribute(points, targets, coef, adapter):
-            weight, sign, multiplier = coef
-            grads, outputs = gradients(adapter, points, targets, scale=weight)
-            if multiplier is not None:
-                grads = grads * multiplier
-            picked = tf.cast(pick(outputs, targets), tf.float32)
-            ends = tf.stack([sign * picked, tf.abs(sign) * tf.abs(picked)], axis=1)
-            return tf.concat([tf.reshape(grads, (tf.shape(grads)[0], -1)), ends], axis=1)
-
-        def factor(x_images, image, tensors):
-            difference = x_images - baseline(tensors, image, tf.zeros_like(image))
-            if not scores:
-                return difference
-            flat = tf.reshape(difference, (tf.shape(difference)[0], -1))
-            return tf.concat([flat, tf.ones((tf.shape(flat)[0], 2), flat.dtype)], axis=1)
-
-        tensors = {
-            "alphas": tf.constant(alphas, tf.float32),
-            "weights": tf.constant(weights, tf.float32),
-            "first": tf.constant(first, tf.int32),
-            **baselines.tensors,
-        }
-        if scores:
-            tensors["signs"] = tf.constant(signs, tf.float32)
-        if pieces:
-            tensors["offsets"] = tf.constant(spans[0], tf.float32)
-            tensors["lengths"] = tf.constant(spans[1], tf.float32)
         return Plan(
-            points=len(alphas) * count,
-            make_rows=make_rows,
-            key=("integrated_gradients", single, per_image_factor, scores, pieces),
-            factor=factor if per_image_factor else None,
-            attribute=attribute if scores else None,
-            tensors=tensors,
+            points=len(alphas) * baselines.count,
+            build=build,
+            key=("integrated_gradients", layout),
+            tensors={
+                "alphas": tf.constant(alphas, tf.float32),
+                "weights": tf.constant(weights, tf.float32),
+                **baselines.tensors,
+            },
         )
 
-    # -------------------------------------------------------------------------------------
-    def _fixed(self, x, targets, baselines, options):
-        """One run at the given steps; ``F(x) - F(b)`` from the path's ends (trapezoid rule)
-        or from forward passes (the other rules), and the 5 % warning."""
+    def _check(self, x, targets, attr, baselines, options):
+        """The completeness error per image; warns where it exceeds 5 % of ``F(x) - F(b)``."""
+        difference, magnitude = _score_terms(self.engine, x, targets, baselines)
+        delta = tf.reduce_sum(tf.reshape(attr, (int(x.shape[0]), -1)), axis=1) - difference
         steps, method = options["steps"], options["method"]
-        alphas, weights = rule(method, steps)
-        n = int(x.shape[0])
-        trapezoid = method == "riemann_trapezoid"
-        # Every rule runs the same compiled step; only the trapezoid rule has both ends.
-        signs = np.zeros(steps)
-        if trapezoid:
-            signs[[0, -1]] = (-1.0, 1.0)
-        plan = self._path_plan(alphas, weights, signs, baselines, self._first(x, baselines), True)
-        attr, difference, magnitude = _split_ends(self.engine.run(x, targets, plan)["sum"], x.shape)
-        if not trapezoid:
-            difference, magnitude = _score_terms(self.engine, x, targets, baselines)
-        delta = tf.reduce_sum(tf.reshape(attr, (n, -1)), axis=1) - difference
         convergence.warn_inaccurate(
             delta.numpy(),
             difference.numpy(),
@@ -289,8 +206,44 @@ class IntegratedGradients(ReferenceExplainer):
             "steps",
             stacklevel=4,
         )
-        shape = (n,) if baselines.count == 1 else (n, baselines.count)
-        return attr, delta, tf.fill(shape, tf.constant(steps, tf.int32))
+        return delta
+
+    # -------------------------------------------------------------------------------------
+    @staticmethod
+    def _piece_plan(alphas, baselines, first, offsets, lengths, scored) -> Plan:
+        """For ``steps="auto"``: engine image ``e`` covers the piece ``offsets[e] + lengths[e] *
+        alphas`` of the path from its baseline (row ``first[e]`` of ``baselines.values``) to
+        it; each gradient is weighted ``x - b``. ``scored``: each row also carries its score."""
+        single = baselines.layout == "single"
+
+        def build(images, rows, tensors):
+            b = tensors["baselines"]
+            if not single:
+                b = tf.gather(b, tf.gather(tensors["first"], rows.image))
+            alpha = tf.gather(tensors["offsets"], rows.image) + tf.gather(
+                tensors["lengths"], rows.image
+            ) * tf.gather(tensors["alphas"], rows.point)
+            return _path_point(images, b, tf.reshape(alpha, (-1, 1, 1, 1)), 1.0)
+
+        def with_score(points, targets, weight, adapter):
+            grads, scores = gradients(adapter, points, targets)
+            picked = tf.cast(pick(scores, targets), tf.float32)
+            flat = tf.reshape(weight * grads, (tf.shape(grads)[0], -1))
+            return tf.concat([flat, picked[:, None]], axis=1)
+
+        return Plan(
+            points=len(alphas),
+            build=build,
+            key=("integrated_gradients_pieces", single, scored),
+            tensors={
+                "alphas": tf.constant(alphas, tf.float32),
+                "first": tf.constant(first, tf.int32),
+                "offsets": tf.constant(offsets, tf.float32),
+                "lengths": tf.constant(lengths, tf.float32),
+                "baselines": baselines.values,
+            },
+            value=with_score if scored else None,
+        )
 
     def _adaptive(self, x, targets, baselines, options):
         """Per (image, baseline) unit: the path cut into ``SEGMENTS`` pieces, each refined by
@@ -310,19 +263,13 @@ class IntegratedGradients(ReferenceExplainer):
         # two pieces beside it, so it is needed on its own); its score gives F there.
         end_unit = np.repeat(np.arange(units, dtype=np.int32), pieces + 1)
         end_at = np.tile(np.arange(pieces + 1), units) * length
-        plan = self._path_plan(
-            np.zeros(1),
-            np.ones(1),
-            np.ones(1),
-            baselines,
-            unit_first[end_unit],
-            False,
-            spans=(end_at, np.zeros(len(end_at))),
+        plan = self._piece_plan(
+            np.zeros(1), baselines, unit_first[end_unit], end_at, np.zeros(len(end_at)), True
         )
         sums = self.engine.run(tf.gather(x_units, end_unit), tf.gather(t_units, end_unit), plan)[
             "sum"
         ]
-        size = sums.shape[1] - 2
+        size = sums.shape[1] - 1
         maps = tf.reshape(sums[:, :size], (units, pieces + 1, size))
         # Per piece: its points' (x - b) * gradient, trapezoid-weighted (times length / level).
         totals = tf.reshape(0.5 * (maps[:, :-1] + maps[:, 1:]), (units * pieces, size))
@@ -357,18 +304,16 @@ class IntegratedGradients(ReferenceExplainer):
                 group = chosen[flat_level[chosen] == m]
                 new = trapezoid_midpoints(int(m))  # m new points, each of weight 1
                 owner = group // pieces
-                plan = self._path_plan(
+                plan = self._piece_plan(
                     new,
-                    np.ones(len(new)),
-                    np.zeros(len(new)),
                     baselines,
                     unit_first[owner],
+                    (group % pieces) * length,
+                    np.full(len(group), length),
                     False,
-                    spans=((group % pieces) * length, np.full(len(group), length)),
                 )
-                sums = self.engine.run(tf.gather(x_units, owner), tf.gather(t_units, owner), plan)[
-                    "sum"
-                ]
+                run = self.engine.run(tf.gather(x_units, owner), tf.gather(t_units, owner), plan)
+                sums = tf.reshape(run["sum"], (len(group), size))
                 # A plain tensor, not a variable: explain() may run inside a tf.distribute scope.
                 totals = tf.tensor_scatter_nd_add(totals, group[:, None], sums[:, :size])
                 reads.append(tf.reduce_sum(sums[:, :size], axis=1))
@@ -405,12 +350,6 @@ class IntegratedGradients(ReferenceExplainer):
         if count > 1:
             steps = tf.reshape(steps, (n, count))
         return tf.reshape(attr, x.shape), delta, steps
-
-
-def _split_ends(sums, shape):
-    """Attributions, ``F(x) - F(b)`` and ``(|F(x)| + |F(b)|) / 2`` from a scored run's sums."""
-    size = sums.shape[1] - 2
-    return tf.reshape(sums[:, :size], shape), sums[:, size], sums[:, size + 1] / 2
 
 
 def _score_terms(engine, x, targets, baselines):

@@ -84,16 +84,16 @@ class _Surrogate(Explainer):
         # element j's draw does not depend on the width, and segments past M_i are never kept.
         features = -(-int(counts.max()) // 32) * 32
 
-        def make_rows(x_rows, rows, tensors):
+        def build(images, rows, tensors):
             counts_rows = tf.gather(tensors["counts"], rows.image)
             on = draw(tensors["seed"], rows.point, features, counts_rows)
             points = seg.compose(
-                x_rows, tf.gather(tensors["labels"], rows.image), on, tensors["baseline"]
+                images, tf.gather(tensors["labels"], rows.image), on, tensors["baseline"]
             )
-            w = weight(x_rows, points, on, tensors)
+            w = weight(images, points, on, tensors)
             return points, (on, w, tf.gather(tensors["offset"], rows.image))
 
-        def attribute(points, row_targets, coef, adapter):
+        def value(points, row_targets, coef, adapter):
             on, w, offset = coef
             # Centred on F(baseline): smaller sums, less float32 cancellation.
             y = pick(adapter(points), row_targets) - offset
@@ -104,7 +104,7 @@ class _Surrogate(Explainer):
 
         plan = Plan(
             points=options["samples"],
-            make_rows=make_rows,
+            build=build,
             key=(type(self).__name__, features),
             tensors={
                 "labels": labels,
@@ -114,7 +114,7 @@ class _Surrogate(Explainer):
                 "seed": tf.constant(seed, tf.int64),
                 **self.weight_tensors(options),
             },
-            attribute=attribute,
+            value=value,
         )
         normal = self.engine.run(x, targets, plan)["sum"].numpy().astype(np.float64)
         clean = pick(scores, targets).numpy() - baseline_scores.numpy()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from tfattr.core import layers, relevance
-from tfattr.core.engine import Plan, gradients
+from tfattr.core.engine import Plan, gradients, images_as_points
 from tfattr.core.explainer import GradientExplainer
 from tfattr.core.inputs import check_choice
 from tfattr.core.targets import pick, top
@@ -57,6 +57,7 @@ class LRP(GradientExplainer):
     """
 
     defaults = {"rule": "epsilon_gamma_box", "epsilon": 1e-6, "gamma": 0.25, "bounds": None}
+    at_inputs = True
 
     def check_options(self, options):
         layers.require_layers(self.adapter, type(self).__name__)
@@ -102,7 +103,7 @@ class LRP(GradientExplainer):
     def plan(self, x, options):
         overrides = relevance.overrides(self.adapter, tuple(x.shape[1:]), self.rule_for(options))
 
-        def attribute(points, targets, coef, adapter):
+        def value(points, targets, coef, adapter):
             unit, scores = gradients(adapter, points, targets, overrides)
             if targets is None:
                 targets = top(scores)
@@ -112,11 +113,10 @@ class LRP(GradientExplainer):
 
         return Plan(
             points=1,
-            make_rows=lambda x_rows, rows, tensors: (x_rows, None),
+            build=images_as_points,
             key=("lrp", options["rule"], float(options["epsilon"]), float(options["gamma"]))
             + (None if options["bounds"] is None else tuple(options["bounds"]),),
-            attribute=attribute,
-            argmax_targets=True,
+            value=value,
         )
 
     def relevance_by_layer(self, inputs, target=None, **options) -> dict[str, tf.Tensor]:

@@ -16,10 +16,9 @@ _STATISTICS = {"smoothgrad": ("sum",), "smoothgrad_sq": ("sumsq",), "vargrad": (
 
 
 @fused
-def _add_noise(images, image, noise, draw, scale):
-    """``images[image] + scale[image] * noise[draw]`` per row, in one fused pass."""
-    sigma = tf.reshape(tf.gather(scale, image), (-1, 1, 1, 1))
-    return tf.gather(images, image) + sigma * tf.gather(noise, draw)
+def _add_noise(images, sigma, noise, draw):
+    """``images + sigma * noise[draw]`` per row, in one fused pass."""
+    return images + sigma * tf.gather(noise, draw)
 
 
 class NoiseTunnel(Explainer):
@@ -113,30 +112,19 @@ class NoiseTunnel(Explainer):
             axes = list(range(1, x.shape.rank))
             scale = options["spread"] * (tf.reduce_max(x, axes) - tf.reduce_min(x, axes))
 
-        def make_rows(x_rows, rows, tensors):
-            # Rows are numbered sample-major: a chunk touches `group_span` consecutive samples,
-            # and each sample's noise is drawn once for all the images that share it.
-            draws = rows.first_group + tf.range(rows.group_span)
-            noise = random.normal_rows(tensors["noise_seed"], draws, x_rows.shape[1:], 4)
-            noisy = _add_noise(
-                rows.images,
-                rows.image,
-                noise,
-                rows.group - rows.first_group,
-                tensors["noise_scale"],
-            )
-            points, coef = inner.make_rows(noisy, dataclasses.replace(rows, images=None), tensors)
-            if inner.factor is not None:  # it depends on the (noisy) input: apply it per row
-                factor = inner.factor(noisy, rows.image, tensors)
-                if coef is not None and coef.shape.rank == 1:
-                    coef = tf.reshape(coef, (-1, 1, 1, 1))
-                coef = factor if coef is None else coef * factor
-            return points, coef
+        def build(images, rows, tensors):
+            """The wrapped explainer's points and weights, at ``x + sigma * noise[sample]``."""
+            # The chunk's rows share few samples: one noise image per sample, not per row.
+            samples = rows.first_group + tf.range(rows.group_span)
+            noise = random.normal_rows(tensors["noise_seed"], samples, images.shape[1:], 4)
+            sigma = tf.reshape(tf.gather(tensors["noise_scale"], rows.image), (-1, 1, 1, 1))
+            noisy = _add_noise(images, sigma, noise, rows.group - rows.first_group)
+            return inner.build(noisy, rows, tensors)
 
         samples, kind = options["samples"], options["kind"]
         plan = dataclasses.replace(
             inner,
-            make_rows=make_rows,
+            build=build,
             key=("noise_tunnel", inner.key),
             tensors={
                 **inner.tensors,
@@ -144,10 +132,7 @@ class NoiseTunnel(Explainer):
                 "noise_scale": scale,
             },
             groups=samples,
-            factor=None,
-            order="group",
             statistics=_STATISTICS[kind],
-            argmax_targets=False,
         )
         stats = self.engine.run(x, targets, plan)
         if kind == "smoothgrad":

@@ -126,7 +126,7 @@ class Occlusion(GradientExplainer):
             return starts
 
         @fused
-        def occlude(images, image, position, baseline):
+        def occlude(images, position, baseline):
             inside = tf.reshape(position < positions, [-1] + [1] * len(image_shape))
             for axis, start in enumerate(corners(position)):
                 span = tf.range(image_shape[axis])[None, :]
@@ -134,31 +134,30 @@ class Occlusion(GradientExplainer):
                 shape = [-1] + [1] * len(image_shape)
                 shape[axis + 1] = image_shape[axis]
                 inside = inside & tf.reshape(hit, shape)
-            return tf.where(inside, baseline[None], tf.gather(images, image))
+            return tf.where(inside, baseline[None], images)
 
-        def make_rows(x_rows, rows, tensors):
-            return occlude(rows.images, rows.image, rows.group, tensors["baseline"]), rows.group
+        def build(images, rows, tensors):
+            return occlude(images, rows.group, tensors["baseline"]), rows.group
 
-        def attribute(points, targets, position, adapter):
+        def value(points, targets, position, adapter):
             score = pick(adapter(points), targets)
             return tf.one_hot(position, positions + 1) * score[:, None]
 
         return Plan(
             points=1,
             groups=positions + 1,
-            order="group",
-            make_rows=make_rows,
+            build=build,
             key=("occlusion", window, stride, image_shape),
             tensors={"baseline": tf.constant(baseline)},
-            attribute=attribute,
+            value=value,
         )
 
     def spread(self, drops, image_shape, options):
         """Each element's mean drop over the windows covering it, from the ``(N, positions)``
         grid. The windows are boxes, so the sum over the windows covering an element is
         separable: one small product per window axis with its 0/1 cover matrix (a transposed
-        convolution with a box of ones computes the same, but TF's CPU kernel for it, without
-        oneDNN, took 19 s for 8 images of 169 windows where these products take milliseconds)."""
+        convolution with a box of ones computes the same, but some of TF's kernels for it are
+        very slow: ``docs/performance.md``)."""
         _, _, counts, covers = self.geometry(image_shape, options)
         summed = tf.reshape(tf.cast(drops, tf.float32), (-1, *counts))
         coverage = 1.0

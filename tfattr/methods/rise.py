@@ -86,25 +86,25 @@ class RISE(Explainer):
         if grid_size > min(size):
             raise ValueError(f"grid_size: {grid_size} is larger than the image {size}.")
 
-        def make_rows(x_rows, rows, tensors):
+        def build(images, rows, tensors):
             mask = masks(tensors["seed"], rows.point, grid_size, tensors["keep"], size)
             baseline = tensors["baseline"]
-            return baseline + mask[..., None] * (x_rows - baseline), mask
+            return baseline + mask[..., None] * (images - baseline), mask
 
-        def attribute(points, row_targets, mask, adapter):
+        def value(points, row_targets, mask, adapter):
             score = pick(adapter(points), row_targets)
             return tf.stack([score[:, None, None] * mask, mask], axis=-1)
 
         plan = Plan(
             points=options["samples"],
-            make_rows=make_rows,
+            build=build,
             key=("rise", grid_size, size),
             tensors={
                 "seed": tf.constant(check_seed(options["seed"]), tf.int64),
                 "keep": tf.constant(float(options["keep_probability"]), tf.float32),
                 "baseline": seg.baseline_value(options["baseline"], tuple(x.shape[1:])),
             },
-            attribute=attribute,
+            value=value,
         )
         sums = self.engine.run(x, targets, plan)["sum"]
         return sums[..., 0] / tf.maximum(sums[..., 1], 1e-12)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from tfattr.core.engine import Plan
+from tfattr.core.engine import Plan, gradients, images_as_points
 from tfattr.core.explainer import GradientExplainer
 
 
@@ -26,16 +26,17 @@ class Saliency(GradientExplainer):
     """
 
     defaults = {"abs": True}
+    at_inputs = True
 
     def check_options(self, options):
         if not isinstance(options["abs"], bool):
             raise TypeError(f"abs: expected True or False, got {options['abs']!r}.")
 
     def plan(self, x, options):
-        return Plan(
-            points=1,
-            make_rows=lambda x_rows, rows, tensors: (x_rows, None),
-            key=("saliency", options["abs"]),
-            transform=tf.abs if options["abs"] else None,
-            argmax_targets=True,
-        )
+        if not options["abs"]:  # the engine's default: the gradient at each image
+            return Plan(1, images_as_points, ("saliency",))
+
+        def absolute_gradient(points, targets, weight, adapter):
+            return tf.abs(gradients(adapter, points, targets)[0])
+
+        return Plan(1, images_as_points, ("saliency", "abs"), value=absolute_gradient)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from tfattr.core import layers
-from tfattr.core.engine import Plan
+from tfattr.core.engine import Plan, images_as_points
 from tfattr.core.inputs import check_positive_int
 from tfattr.core.targets import pick
 from tfattr.methods.gradcam import GradCAM, resize_maps
@@ -54,7 +54,7 @@ class ScoreCAM(GradCAM):
     def activations(self, x, targets, layer) -> tf.Tensor:
         """The layer's output ``(N, h, w, K)``, through the engine."""
 
-        def attribute(points, row_targets, coef, adapter):
+        def value(points, row_targets, coef, adapter):
             activations = layers.tapped_output(adapter, points, layer)
             if activations.shape.rank != 4:
                 raise ValueError(
@@ -65,9 +65,9 @@ class ScoreCAM(GradCAM):
 
         plan = Plan(
             points=1,
-            make_rows=lambda x_rows, rows, tensors: (x_rows, None),
+            build=images_as_points,
             key=("score_cam_activations", id(layer)),
-            attribute=attribute,
+            value=value,
         )
         return self.engine.run(x, targets, plan)["sum"]
 
@@ -86,7 +86,7 @@ class ScoreCAM(GradCAM):
         size = tuple(x.shape[1:3])
         method, softmax = options["interpolation"], options["softmax"]
 
-        def make_rows(x_rows, rows, tensors):
+        def build(images, rows, tensors):
             channel = tf.gather_nd(tensors["picked"], tf.stack([rows.image, rows.point], axis=1))
             image_maps = tf.gather(tensors["activations"], rows.image)  # (B, h, w, K)
             a = tf.gather(image_maps, channel, axis=3, batch_dims=1)  # (B, h, w)
@@ -94,9 +94,9 @@ class ScoreCAM(GradCAM):
             low = tf.reduce_min(h, axis=(1, 2, 3), keepdims=True)
             high = tf.reduce_max(h, axis=(1, 2, 3), keepdims=True)
             h = tf.math.divide_no_nan(h - low, high - low)
-            return x_rows * h, a
+            return images * h, a
 
-        def attribute(points, row_targets, a, adapter):
+        def value(points, row_targets, a, adapter):
             scores = adapter(points)
             if softmax and adapter.head is None:  # (a callable target's score is no class logit)
                 scores = tf.nn.softmax(scores, axis=-1)
@@ -105,10 +105,10 @@ class ScoreCAM(GradCAM):
 
         plan = Plan(
             points=count,
-            make_rows=make_rows,
+            build=build,
             key=("score_cam", method, softmax),
             tensors={"activations": activations, "picked": tf.cast(picked, tf.int32)},
-            attribute=attribute,
+            value=value,
         )
         cam = self.engine.run(x, targets, plan)["sum"]
         if options["relu"]:

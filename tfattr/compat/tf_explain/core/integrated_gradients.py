@@ -37,13 +37,13 @@ class PathMeanGradients(GradientExplainer):
     def plan(self, x, options):
         steps = int(options["steps"])
 
-        def make_rows(x_rows, rows, tensors):
+        def build(images, rows, tensors):
             alpha = tf.reshape(tf.gather(tensors["alphas"], rows.point), (-1, 1, 1, 1))
-            return alpha * x_rows, tf.fill(tf.shape(alpha), 1.0 / steps)
+            return alpha * images, tf.fill(tf.shape(alpha), 1.0 / steps)
 
         return Plan(
             points=steps,
-            make_rows=make_rows,
+            build=build,
             key=("tf_explain_path_mean", steps),
             tensors={"alphas": tf.constant(np.arange(steps) / (steps - 1), tf.float32)},
         )
