@@ -58,6 +58,8 @@ class Rows:
 
     The chunk's groups are ``first_group ... first_group + group_span - 1`` (``group_span`` a
     Python int), so a plan can draw one random quantity per group instead of one per row.
+    ``source``: all N images, of which the build's ``images`` are rows ``image`` (so a fused
+    build can gather them itself, without a copy), or None when a wrapper passes other images.
     """
 
     image: tf.Tensor
@@ -65,6 +67,7 @@ class Rows:
     point: tf.Tensor
     first_group: tf.Tensor
     group_span: int
+    source: tf.Tensor | None = None
 
 
 @dataclasses.dataclass
@@ -367,7 +370,8 @@ class GradientEngine:
             else:
                 images = tf.gather(x, rows.image)
             row_targets = None if argmax else tf.gather(targets, rows.image)
-            points, weight = plan.build(images, rows, tensors)
+            # (An unused gather is pruned from the graph when the build gathers from the source.)
+            points, weight = plan.build(images, dataclasses.replace(rows, source=x), tensors)
             if plan.value is not None:
                 values = plan.value(points, row_targets, weight, adapter)
             else:

@@ -20,10 +20,16 @@ SEGMENTS = 8
 
 
 @fused
-def _path_point(x, b, alpha, weight):
-    """The point ``b + alpha (x - b)`` and its gradient's weight ``weight (x - b)``."""
-    difference = x - b
-    return b + alpha * difference, weight * difference
+def _path_point(images, image, b, alpha):
+    """The point ``b + alpha (x - b)`` with ``x = images[image]``."""
+    return b + alpha * (tf.gather(images, image) - b)
+
+
+def _path_points(images, rows, b, alpha):
+    """``_path_point`` of each row, gathering the images inside the fused kernel when it can."""
+    if rows.source is None:  # (a wrapper's images, e.g. NoiseTunnel's noisy copies)
+        return _path_point(images, tf.range(tf.shape(images)[0]), b, alpha)
+    return _path_point(rows.source, rows.image, b, alpha)
 
 
 class IntegratedGradients(ReferenceExplainer):
@@ -142,7 +148,12 @@ class IntegratedGradients(ReferenceExplainer):
         if options["steps"] == "auto":
             attr, delta, steps = self._adaptive(x, targets, baselines, options)
         else:
-            attr = self.engine.run(x, targets, self.path(baselines, options))["sum"]
+            if baselines.count == 1:
+                # One baseline: x - b is the same at all of an image's points: times their sum.
+                plan = self.path(baselines, options, times_difference=False)
+                attr = (x - baselines.values) * self.engine.run(x, targets, plan)["sum"]
+            else:
+                attr = self.engine.run(x, targets, self.path(baselines, options))["sum"]
             delta = self._check(x, targets, attr, baselines, options)
             shape = (int(x.shape[0]),) + ((baselines.count,) if baselines.count > 1 else ())
             steps = tf.fill(shape, tf.constant(options["steps"], tf.int32))
@@ -165,9 +176,10 @@ class IntegratedGradients(ReferenceExplainer):
             )
         return self.path(self.baselines(x, options), options)
 
-    def path(self, baselines, options) -> Plan:
+    def path(self, baselines, options, times_difference=True) -> Plan:
         """The path's points ``b_k + alpha_j (x - b_k)`` for every step ``j`` and baseline
-        ``k``, each gradient weighted ``w_j (x - b_k) / K``: their sum is the attribution."""
+        ``k``, each gradient weighted ``w_j (x - b_k) / K``: their sum is the attribution
+        (without ``times_difference``: weighted ``w_j / K``, the sum to multiply by ``x - b``)."""
         alphas, weights = rule(options["method"], options["steps"])
         layout = baselines.layout
 
@@ -179,12 +191,15 @@ class IntegratedGradients(ReferenceExplainer):
             weight = tf.gather(tensors["weights"], j) / tf.cast(
                 tensors["baseline_count"], tf.float32
             )
-            return _path_point(images, b, alpha, tf.reshape(weight, (-1, 1, 1, 1)))
+            point = _path_points(images, rows, b, alpha)
+            if not times_difference:
+                return point, weight
+            return point, tf.reshape(weight, (-1, 1, 1, 1)) * (images - b)
 
         return Plan(
             points=len(alphas) * baselines.count,
             build=build,
-            key=("integrated_gradients", layout),
+            key=("integrated_gradients", layout, times_difference),
             tensors={
                 "alphas": tf.constant(alphas, tf.float32),
                 "weights": tf.constant(weights, tf.float32),
@@ -223,7 +238,7 @@ class IntegratedGradients(ReferenceExplainer):
             alpha = tf.gather(tensors["offsets"], rows.image) + tf.gather(
                 tensors["lengths"], rows.image
             ) * tf.gather(tensors["alphas"], rows.point)
-            return _path_point(images, b, tf.reshape(alpha, (-1, 1, 1, 1)), 1.0)
+            return _path_points(images, rows, b, tf.reshape(alpha, (-1, 1, 1, 1))), images - b
 
         def with_score(points, targets, weight, adapter):
             grads, scores = gradients(adapter, points, targets)

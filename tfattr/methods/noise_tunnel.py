@@ -119,7 +119,7 @@ class NoiseTunnel(Explainer):
             noise = random.normal_rows(tensors["noise_seed"], samples, images.shape[1:], 4)
             sigma = tf.reshape(tf.gather(tensors["noise_scale"], rows.image), (-1, 1, 1, 1))
             noisy = _add_noise(images, sigma, noise, rows.group - rows.first_group)
-            return inner.build(noisy, rows, tensors)
+            return inner.build(noisy, dataclasses.replace(rows, source=None), tensors)
 
         samples, kind = options["samples"], options["kind"]
         plan = dataclasses.replace(

@@ -126,7 +126,7 @@ class Occlusion(GradientExplainer):
             return starts
 
         @fused
-        def occlude(images, position, baseline):
+        def occlude(images, image, position, baseline):
             inside = tf.reshape(position < positions, [-1] + [1] * len(image_shape))
             for axis, start in enumerate(corners(position)):
                 span = tf.range(image_shape[axis])[None, :]
@@ -134,10 +134,10 @@ class Occlusion(GradientExplainer):
                 shape = [-1] + [1] * len(image_shape)
                 shape[axis + 1] = image_shape[axis]
                 inside = inside & tf.reshape(hit, shape)
-            return tf.where(inside, baseline[None], images)
+            return tf.where(inside, baseline[None], tf.gather(images, image))
 
         def build(images, rows, tensors):
-            return occlude(images, rows.group, tensors["baseline"]), rows.group
+            return occlude(rows.source, rows.image, rows.group, tensors["baseline"]), rows.group
 
         def value(points, targets, position, adapter):
             score = pick(adapter(points), targets)
