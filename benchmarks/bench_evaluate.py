@@ -80,7 +80,7 @@ def floor_seconds(spec, x: np.ndarray, steps: int, rows: int, repeats: int) -> d
 
 def evaluate_rate(spec, folder, out, args) -> dict:
     """Runs ``tfattr evaluate`` on the folder; its steady-state and overall images/s."""
-    from tfattr import evaluate
+    from tfattr.apps import evaluate
 
     strategy = evaluate.make_strategy("auto")
     config = evaluate.RunConfig(model=str(_models.MOBILENET_WEIGHTS), weights="file",
@@ -128,7 +128,8 @@ def main(argv=None) -> dict:
     if args.device == "gpu" and not tf.config.list_physical_devices("GPU"):
         raise SystemExit("--device gpu: no GPU visible to TensorFlow")
 
-    from tfattr import evaluate, models
+    from tfattr import models
+    from tfattr.apps import evaluate
 
     spec = models.load(_models.MOBILENET_WEIGHTS, input_size=args.size)
     with tempfile.TemporaryDirectory() as tmp:

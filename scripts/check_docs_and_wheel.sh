@@ -29,13 +29,13 @@ echo "== python -m build (sdist, then the wheel from the sdist)"
 WHEEL=$(ls "$OUT"/dist/tfattr-*.whl)
 SDIST=$(ls "$OUT"/dist/tfattr-*.tar.gz)
 tar tzf "$SDIST" > "$OUT/sdist.txt"
-for needed in LICENSE README.md pyproject.toml tfattr/demo/assets/shapes_cnn.weights.h5 tfattr/demo/assets/shapes_cnn.json; do
+for needed in LICENSE README.md pyproject.toml tfattr/apps/demo/assets/shapes_cnn.weights.h5 tfattr/apps/demo/assets/shapes_cnn.json; do
   grep -qx "tfattr-[^/]*/$needed" "$OUT/sdist.txt" || { echo "the sdist lacks $needed" >&2; exit 1; }
 done
 "$PY" - "$WHEEL" <<'PY'
 import sys, zipfile
 names = zipfile.ZipFile(sys.argv[1]).namelist()
-for needed in ("tfattr/demo/assets/shapes_cnn.weights.h5", "tfattr/demo/assets/shapes_cnn.json"):
+for needed in ("tfattr/apps/demo/assets/shapes_cnn.weights.h5", "tfattr/apps/demo/assets/shapes_cnn.json"):
     assert needed in names, f"the wheel lacks {needed}"
 assert any(n.endswith(".dist-info/licenses/LICENSE") or n.endswith(".dist-info/LICENSE") for n in names), "the wheel lacks LICENSE"
 print(f"wheel: {len(names)} files, package data and LICENSE present")

@@ -37,11 +37,11 @@ MODULES = (
     "tfattr.sanity",
     "tfattr.adversarial",
     "tfattr.callbacks",
-    "tfattr.report",
+    "tfattr.apps.report",
     "tfattr.registry",
     "tfattr.compat.tf_explain.core",
     "tfattr.compat.tf_explain.callbacks",
-    "tfattr.evaluate",
+    "tfattr.apps.evaluate",
 )
 SECTION = {name: re.compile(rf"^\s*{name}s?:\s*$", re.M) for name in ("Args", "Returns", "Example")}
 SECTION["Returns"] = re.compile(r"^\s*(Returns|Yields):|^\s*Returns from ``explain``", re.M)

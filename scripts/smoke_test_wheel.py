@@ -13,8 +13,8 @@ import sys
 import numpy as np
 
 import tfattr
-from tfattr.demo import model as demo_model
-from tfattr.demo import shapes
+from tfattr.apps.demo import model as demo_model
+from tfattr.apps.demo import shapes
 
 prefix = pathlib.Path(sys.prefix).resolve()
 where = pathlib.Path(tfattr.__file__).resolve()

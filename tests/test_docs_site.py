@@ -142,4 +142,4 @@ def test_roles_render_as_links_to_existing_anchors(site):
             links += 1
     assert links > 200
     evaluate = (site / "api" / "evaluate" / "index.html").read_text()
-    assert 'href="#tfattr.evaluate.BatchExplainer"><code>BatchExplainer</code></a>' in evaluate
+    assert 'href="#tfattr.apps.evaluate.BatchExplainer"><code>BatchExplainer</code></a>' in evaluate

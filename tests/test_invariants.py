@@ -11,16 +11,16 @@ import toy_models
 
 import tfattr
 from tfattr.core import baselines
-from tfattr.methods.blur_ig import BlurIntegratedGradients
-from tfattr.methods.deconvolution import Deconvolution
-from tfattr.methods.feature_ablation import FeatureAblation
-from tfattr.methods.guided_ig import GuidedIntegratedGradients
-from tfattr.methods.layer_cam import LayerCAM
-from tfattr.methods.lime import KernelShap, Lime
-from tfattr.methods.lrp import LRP
-from tfattr.methods.rise import RISE
-from tfattr.methods.score_cam import ScoreCAM
-from tfattr.methods.xrai import XRAI
+from tfattr.methods.cam.layer_cam import LayerCAM
+from tfattr.methods.cam.score_cam import ScoreCAM
+from tfattr.methods.gradient.blur_ig import BlurIntegratedGradients
+from tfattr.methods.gradient.guided_ig import GuidedIntegratedGradients
+from tfattr.methods.gradient.xrai import XRAI
+from tfattr.methods.perturbation.feature_ablation import FeatureAblation
+from tfattr.methods.perturbation.lime import KernelShap, Lime
+from tfattr.methods.perturbation.rise import RISE
+from tfattr.methods.rules.deconvolution import Deconvolution
+from tfattr.methods.rules.lrp import LRP
 
 # name -> (factory(model, **kwargs) -> explainer, random?)
 METHODS = {

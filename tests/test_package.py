@@ -22,8 +22,9 @@ def test_the_registry_is_the_one_list_of_methods():
         assert name in tfattr.__all__
         assert getattr(tfattr, name) is getattr(tfattr.methods, name)
     defined = set()
-    for info in pkgutil.iter_modules(tfattr.methods.__path__):
-        module = importlib.import_module(f"tfattr.methods.{info.name}")
+    families = pkgutil.walk_packages(tfattr.methods.__path__, "tfattr.methods.")
+    for info in families:
+        module = importlib.import_module(info.name)
         for name, value in vars(module).items():
             if (
                 inspect.isclass(value)
@@ -34,6 +35,11 @@ def test_the_registry_is_the_one_list_of_methods():
             ):
                 defined.add(name)
     assert defined <= set(registry.CLASSES), defined - set(registry.CLASSES)
+    own_names = {n for n in registry.CLASSES if getattr(tfattr, n).__name__ == n}
+    assert own_names <= defined, own_names - defined  # the walk reached every family
+    # Methods sit in their family's folder: gradient, rules, cam, perturbation.
+    for module in set(registry.CLASSES.values()):
+        assert module.split(".")[2] in {"gradient", "rules", "cam", "perturbation"}, module
     for entry in registry.METHODS.values():
         assert entry.cls is getattr(tfattr, entry.class_name)
 

@@ -45,7 +45,7 @@ _EXPORTS = {
 _SUBMODULES = (
     "adversarial",
     "callbacks",
-    "cli",
+    "apps",
     "compat",
     "core",
     "data",

@@ -97,14 +97,14 @@ _ENTRIES = (
         "Saliency",
         {},
         summary="|gradient| of the target score",
-        module="tfattr.methods.saliency",
+        module="tfattr.methods.gradient.saliency",
     ),
     MethodInfo(
         "input_x_gradient",
         "InputXGradient",
         {},
         summary="input x gradient",
-        module="tfattr.methods.input_x_gradient",
+        module="tfattr.methods.gradient.input_x_gradient",
     ),
     MethodInfo(
         "integrated_gradients",
@@ -112,21 +112,21 @@ _ENTRIES = (
         {"steps": "auto", "tolerance": 0.01},
         summary="path integral of gradients from a black baseline (steps per image for 1% "
         "completeness)",
-        module="tfattr.methods.integrated_gradients",
+        module="tfattr.methods.gradient.integrated_gradients",
     ),
     MethodInfo(
         "smoothgrad",
         "SmoothGrad",
         {"samples": 24, "spread": 0.15, "seed": 0},
         summary="mean gradient over 24 noisy copies (15% noise)",
-        module="tfattr.methods.noise_tunnel",
+        module="tfattr.methods.gradient.noise_tunnel",
     ),
     MethodInfo(
         "gradient_shap",
         "GradientShap",
         {"samples": 24, "stddev": 0.0, "seed": 0},
         summary="expected gradients from a black baseline (24 samples)",
-        module="tfattr.methods.gradient_shap",
+        module="tfattr.methods.gradient.gradient_shap",
     ),
     MethodInfo(
         "deeplift",
@@ -134,7 +134,7 @@ _ENTRIES = (
         {},
         needs_layers=True,
         summary="DeepLift rescale rule against a black baseline",
-        module="tfattr.methods.deeplift",
+        module="tfattr.methods.rules.deeplift",
     ),
     MethodInfo(
         "guided_backprop",
@@ -142,7 +142,7 @@ _ENTRIES = (
         {},
         needs_layers=True,
         summary="gradients with ReLUs passing only positive signals",
-        module="tfattr.methods.guided_backprop",
+        module="tfattr.methods.rules.guided_backprop",
     ),
     MethodInfo(
         "gradcam",
@@ -151,7 +151,7 @@ _ENTRIES = (
         cam=True,
         needs_layers=True,
         summary="Grad-CAM on the last feature map",
-        module="tfattr.methods.gradcam",
+        module="tfattr.methods.cam.gradcam",
     ),
     MethodInfo(
         "gradcam_plus_plus",
@@ -160,7 +160,7 @@ _ENTRIES = (
         cam=True,
         needs_layers=True,
         summary="Grad-CAM++ on the last feature map",
-        module="tfattr.methods.gradcam",
+        module="tfattr.methods.cam.gradcam",
     ),
     MethodInfo(
         "guided_gradcam",
@@ -168,7 +168,7 @@ _ENTRIES = (
         {},
         needs_layers=True,
         summary="Guided Backprop x upsampled Grad-CAM",
-        module="tfattr.methods.gradcam",
+        module="tfattr.methods.cam.gradcam",
     ),
     MethodInfo(
         "deeplift_shap",
@@ -176,21 +176,21 @@ _ENTRIES = (
         {},
         needs_layers=True,
         summary="DeepLift averaged over baselines (default: black)",
-        module="tfattr.methods.deeplift",
+        module="tfattr.methods.rules.deeplift",
     ),
     MethodInfo(
         "blur_integrated_gradients",
         "BlurIntegratedGradients",
         {"steps": 32},
         summary="integrated gradients along a path of decreasing blur (32 steps)",
-        module="tfattr.methods.blur_ig",
+        module="tfattr.methods.gradient.blur_ig",
     ),
     MethodInfo(
         "guided_integrated_gradients",
         "GuidedIntegratedGradients",
         {"steps": 32, "seed": 0},
         summary="integrated gradients along an adaptive path (32 steps)",
-        module="tfattr.methods.guided_ig",
+        module="tfattr.methods.gradient.guided_ig",
     ),
     MethodInfo(
         "deconvolution",
@@ -198,7 +198,7 @@ _ENTRIES = (
         {},
         needs_layers=True,
         summary="gradients with ReLUs replaced by ReLUs of the signal going back",
-        module="tfattr.methods.deconvolution",
+        module="tfattr.methods.rules.deconvolution",
     ),
     MethodInfo(
         "lrp",
@@ -206,7 +206,7 @@ _ENTRIES = (
         {},
         needs_layers=True,
         summary="layer-wise relevance propagation (epsilon / gamma / box rules)",
-        module="tfattr.methods.lrp",
+        module="tfattr.methods.rules.lrp",
     ),
     MethodInfo(
         "layercam",
@@ -215,7 +215,7 @@ _ENTRIES = (
         cam=True,
         needs_layers=True,
         summary="LayerCAM on the last feature map",
-        module="tfattr.methods.layer_cam",
+        module="tfattr.methods.cam.layer_cam",
     ),
     MethodInfo(
         "scorecam",
@@ -224,7 +224,7 @@ _ENTRIES = (
         cam=True,
         needs_layers=True,
         summary="Score-CAM: channels weighted by the score of the masked input",
-        module="tfattr.methods.score_cam",
+        module="tfattr.methods.cam.score_cam",
     ),
     MethodInfo(
         "hirescam",
@@ -233,7 +233,7 @@ _ENTRIES = (
         cam=True,
         needs_layers=True,
         summary="HiResCAM: gradient x activation summed over channels, on the last feature map",
-        module="tfattr.methods.hires_cam",
+        module="tfattr.methods.cam.hires_cam",
     ),
     MethodInfo(
         "gradcam_elementwise",
@@ -242,7 +242,7 @@ _ENTRIES = (
         cam=True,
         needs_layers=True,
         summary="element-wise Grad-CAM: ReLU(gradient x activation) summed over channels",
-        module="tfattr.methods.gradcam_elementwise",
+        module="tfattr.methods.cam.gradcam_elementwise",
     ),
     MethodInfo(
         "xgradcam",
@@ -251,7 +251,7 @@ _ENTRIES = (
         cam=True,
         needs_layers=True,
         summary="XGrad-CAM: channels weighted by activation-weighted gradients",
-        module="tfattr.methods.xgrad_cam",
+        module="tfattr.methods.cam.xgrad_cam",
     ),
     MethodInfo(
         "eigencam",
@@ -260,7 +260,7 @@ _ENTRIES = (
         cam=True,
         needs_layers=True,
         summary="Eigen-CAM: first principal component of the activations (class-agnostic)",
-        module="tfattr.methods.eigen_cam",
+        module="tfattr.methods.cam.eigen_cam",
     ),
     MethodInfo(
         "eigengradcam",
@@ -269,7 +269,7 @@ _ENTRIES = (
         cam=True,
         needs_layers=True,
         summary="EigenGrad-CAM: first principal component of activation x gradient",
-        module="tfattr.methods.eigen_cam",
+        module="tfattr.methods.cam.eigen_cam",
     ),
     MethodInfo(
         "ablationcam",
@@ -278,7 +278,7 @@ _ENTRIES = (
         cam=True,
         needs_layers=True,
         summary="Ablation-CAM: channels weighted by the score drop when each is zeroed",
-        module="tfattr.methods.ablation_cam",
+        module="tfattr.methods.cam.ablation_cam",
     ),
     MethodInfo(
         "fullgrad",
@@ -286,42 +286,42 @@ _ENTRIES = (
         {},
         needs_layers=True,
         summary="FullGrad: input-gradient plus the bias-gradients of every layer",
-        module="tfattr.methods.fullgrad",
+        module="tfattr.methods.cam.fullgrad",
     ),
     MethodInfo(
         "feature_ablation",
         "FeatureAblation",
         {"n_segments": 50},
         summary="score drop when each SLIC segment is blacked out (50 segments)",
-        module="tfattr.methods.feature_ablation",
+        module="tfattr.methods.perturbation.feature_ablation",
     ),
     MethodInfo(
         "lime",
         "Lime",
         {"samples": 128, "n_segments": 50, "seed": 0},
         summary="LIME on SLIC segments (128 samples)",
-        module="tfattr.methods.lime",
+        module="tfattr.methods.perturbation.lime",
     ),
     MethodInfo(
         "kernel_shap",
         "KernelShap",
         {"samples": 128, "n_segments": 50, "seed": 0},
         summary="Kernel SHAP on SLIC segments (128 samples)",
-        module="tfattr.methods.lime",
+        module="tfattr.methods.perturbation.lime",
     ),
     MethodInfo(
         "rise",
         "RISE",
         {"samples": 256, "seed": 0},
         summary="RISE: score-weighted random masks (256 masks)",
-        module="tfattr.methods.rise",
+        module="tfattr.methods.perturbation.rise",
     ),
     MethodInfo(
         "xrai",
         "XRAI",
         {"steps": 16},
         summary="XRAI: regions ranked by integrated gradients (16 steps)",
-        module="tfattr.methods.xrai",
+        module="tfattr.methods.gradient.xrai",
     ),
     MethodInfo(
         "occlusion",
@@ -329,7 +329,7 @@ _ENTRIES = (
         {"baseline": 0.0},
         summary="score drop when a sliding window (1/8 of the image) is blacked out",
         sized_options=_occlusion_options,
-        module="tfattr.methods.occlusion",
+        module="tfattr.methods.perturbation.occlusion",
     ),
 )
 
@@ -341,9 +341,9 @@ METHODS: dict[str, MethodInfo] = {entry.name: entry for entry in _ENTRIES}
 # ``tfattr.methods`` derive from this.
 CLASSES: dict[str, str] = {
     **{entry.class_name: entry.module for entry in _ENTRIES},
-    "NoiseTunnel": "tfattr.methods.noise_tunnel",
-    "Activations": "tfattr.methods.activations",
-    "ExpectedGradients": "tfattr.methods.gradient_shap",
+    "NoiseTunnel": "tfattr.methods.gradient.noise_tunnel",
+    "Activations": "tfattr.methods.cam.activations",
+    "ExpectedGradients": "tfattr.methods.gradient.gradient_shap",
 }
 """Every public explainer class name -> the module defining it; ``tfattr`` exports these."""
 

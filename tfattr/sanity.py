@@ -33,7 +33,7 @@ from tfattr.core.inputs import (
 from tfattr.core.optional import require
 from tfattr.core.random import uniform_rows
 from tfattr.errors import ModelError, OpaqueModelError
-from tfattr.methods.noise_tunnel import NoiseTunnel
+from tfattr.methods.gradient.noise_tunnel import NoiseTunnel
 from tfattr.metrics import pearson, spearman
 
 __all__ = [

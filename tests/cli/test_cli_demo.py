@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from tfattr import registry
-from tfattr.demo import shapes
-from tfattr.demo.model import WEIGHTS
+from tfattr.apps.demo import shapes
+from tfattr.apps.demo.model import WEIGHTS
 
 BUDGET_SECONDS = 120
 
@@ -21,7 +21,7 @@ def test_real_demo_runs_within_budget_and_clears_the_bars(tmp_path):
     out = tmp_path / "demo"
     started, before = time.time(), resource.getrusage(resource.RUSAGE_CHILDREN)
     result = subprocess.run(
-        [sys.executable, "-m", "tfattr.cli", "demo", "--out", str(out), "--quiet"],
+        [sys.executable, "-m", "tfattr.apps.cli", "demo", "--out", str(out), "--quiet"],
         capture_output=True,
         text=True,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
@@ -93,7 +93,7 @@ def test_registry_names_aliases_and_defaults():
 
 @pytest.mark.slow
 def test_training_script_is_reproducible(tmp_path):
-    from tfattr.demo import train
+    from tfattr.apps.demo import train
 
     first = train.train(
         tmp_path / "a.weights.h5", epochs=1, train_count=64, test_count=32, verbose=0

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from tfattr import __version__
-from tfattr.cli import main
+from tfattr.apps.cli import main
 
 MOBILENET = "mobilenet_2_5_128_tf.h5"
 
@@ -141,7 +141,7 @@ def test_console_script_exit_status(tmp_path):
         [
             sys.executable,
             "-m",
-            "tfattr.cli",
+            "tfattr.apps.cli",
             "explain",
             "x.jpg",
             "--methods",

@@ -18,8 +18,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from tfattr import evaluate
-from tfattr.cli import main
+from tfattr.apps import evaluate
+from tfattr.apps.cli import main
 
 LIMIT = 10
 METHODS = "saliency,gradcam,integrated_gradients"
@@ -33,7 +33,7 @@ def _argv(out, *extra):
 
 
 def _command(out, *extra):
-    return [sys.executable, "-m", "tfattr.cli", *_argv(out, *extra)]
+    return [sys.executable, "-m", "tfattr.apps.cli", *_argv(out, *extra)]
 
 
 def _env():
@@ -94,8 +94,8 @@ def test_maps_are_the_methods_maps(reference):
     """Read-back maps equal a direct explanation of the same images (float16 storage)."""
     import tfattr
     from tfattr import metrics
-    from tfattr.demo import shapes
-    from tfattr.demo.model import load_spec
+    from tfattr.apps.demo import shapes
+    from tfattr.apps.demo.model import load_spec
 
     spec = load_spec()
     images, labels, _ = shapes.make_dataset(LIMIT, shapes.TEST_SEED, size=48)
@@ -188,12 +188,12 @@ def test_killed_run_resumes_to_exactly_the_records(reference, tmp_path, capsys):
 
 
 def test_another_run_into_the_folder_is_refused_before_any_work(reference, capsys, monkeypatch):
-    import tfattr.cli
+    import tfattr.apps.cli
 
     def no_work(*args, **kwargs):
         raise AssertionError("the model was loaded before the folder was checked")
 
-    monkeypatch.setattr(tfattr.cli, "load_model", no_work)
+    monkeypatch.setattr(tfattr.apps.cli, "load_model", no_work)
     before = sorted(p.name for p in reference.rglob("*"))
     assert main(_argv(reference, "--batch-size", "8", "--steps", "7", "--resume")) == 2
     error = capsys.readouterr().err
@@ -281,7 +281,7 @@ def test_unreadable_images_of_a_folder_are_named_before_any_work(tmp_path, capsy
     computing anything, naming both files and their reasons."""
     import tensorflow as tf
 
-    from tfattr.demo import shapes
+    from tfattr.apps.demo import shapes
 
     images, _, _ = shapes.make_dataset(3)
     folder = tmp_path / "photos" / "cross"

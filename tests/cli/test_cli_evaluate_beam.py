@@ -9,8 +9,8 @@ beam = pytest.importorskip(
     "apache_beam", reason="Apache Beam is not installed (pip install 'tfattr[beam]')"
 )
 
-from tfattr import evaluate  # noqa: E402
-from tfattr.cli import main  # noqa: E402
+from tfattr.apps import evaluate  # noqa: E402
+from tfattr.apps.cli import main  # noqa: E402
 
 LIMIT = 10
 COMMON = ["--model", "shapes_cnn", "--dataset", "shapes", "--limit", str(LIMIT),

@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from tfattr.cli import main
+from tfattr.apps.cli import main
 
 MOBILENET = "mobilenet_2_5_128_tf.h5"
 PHOTOS = ("n02391049_zebra.JPEG", "n04310018_steam_locomotive.JPEG", "n01440764_tench.JPEG")
@@ -48,7 +48,7 @@ def test_explain_writes_report_figures_and_json(tmp_path, imagenet_assets, keras
     assert (out / "report.html").stat().st_size > 1000
     summary = json.loads((out / "explain.json").read_text())
     report = json.loads((out / "report.json").read_text())
-    assert report["format"] == "tfattr.report/1" and report["count"] == len(photos)
+    assert report["format"] == "tfattr.apps.report/1" and report["count"] == len(photos)
     assert list(summary["methods"]) == [
         "saliency", "integrated_gradients", "smoothgrad", "gradcam", "deeplift"
     ]  # fmt: skip
@@ -75,7 +75,7 @@ def test_explain_writes_report_figures_and_json(tmp_path, imagenet_assets, keras
 
 
 def test_explain_target_by_name_on_the_demo_model(tmp_path, capsys):
-    from tfattr.demo import shapes
+    from tfattr.apps.demo import shapes
 
     images, _, _ = shapes.make_dataset(1)
     import tensorflow as tf
@@ -96,7 +96,7 @@ def test_explain_shows_the_steps_adaptive_ig_used(tmp_path):
     the report, and the delta meets the tolerance."""
     import tensorflow as tf
 
-    from tfattr.demo import shapes
+    from tfattr.apps.demo import shapes
 
     images, _, _ = shapes.make_dataset(2)
     paths = []

@@ -15,7 +15,7 @@ STARTUP_MARKERS = ("I0000", "E0000", "W0000", "oneDNN", "cuda", "cuInit", "absl:
 def _photos(folder, count=2):
     from PIL import Image
 
-    from tfattr.demo import shapes
+    from tfattr.apps.demo import shapes
 
     display, _, _ = shapes.make_dataset(count, shapes.TEST_SEED)
     folder.mkdir()
@@ -28,7 +28,7 @@ def _run(args, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("TF_CPP")}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return subprocess.run(
-        [sys.executable, "-m", "tfattr.cli", *args],
+        [sys.executable, "-m", "tfattr.apps.cli", *args],
         capture_output=True,
         text=True,
         env=env,

@@ -1,7 +1,7 @@
 """The text summary `tfattr evaluate` prints: one line per method, its metrics then its timing,
 separated only when both are there."""
 
-from tfattr import evaluate
+from tfattr.apps import evaluate
 
 NAME = "saliency"
 RUN = {"methods": [NAME]}

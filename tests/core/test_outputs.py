@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfattr import cli
+from tfattr.apps import cli
 from tfattr.core import outputs
 from tfattr.core.outputs import check_output_dir
 

@@ -54,7 +54,7 @@ def test_a_folder_block_decodes_only_its_files(photos, decoded):
 
 
 def test_evaluate_shard_and_resume_decode_only_their_part(photos, decoded, tmp_path):
-    from tfattr.cli import main
+    from tfattr.apps.cli import main
 
     out = tmp_path / "run"
     argv = ["evaluate", "--model", "shapes_cnn", "--dataset", f"folder:{photos}",
@@ -68,7 +68,7 @@ def test_evaluate_shard_and_resume_decode_only_their_part(photos, decoded, tmp_p
     decoded.clear()
     assert main([*argv, "--shard", "1/3", "--resume"]) == 0
     assert len(decoded) == 2  # only the two images of the lost chunk
-    from tfattr.evaluate import read_records
+    from tfattr.apps.evaluate import read_records
 
     assert read_records(out).column("index").to_pylist() == [4, 5, 6, 7]
 

@@ -5,7 +5,7 @@ import pytest
 import scipy.ndimage
 import toy_models
 
-from tfattr.methods.blur_ig import BlurIntegratedGradients, gaussian_blur
+from tfattr.methods.gradient.blur_ig import BlurIntegratedGradients, gaussian_blur
 
 
 @pytest.mark.parametrize("sigma", [0.0, 0.4, 1.5, 6.0])

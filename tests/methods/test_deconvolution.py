@@ -6,8 +6,8 @@ import pytest
 import toy_models
 
 from tfattr.errors import OpaqueModelError
-from tfattr.methods.deconvolution import Deconvolution
-from tfattr.methods.guided_backprop import GuidedBackprop
+from tfattr.methods.rules.deconvolution import Deconvolution
+from tfattr.methods.rules.guided_backprop import GuidedBackprop
 
 
 def mlp(seed=0):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import toy_models
 
-from tfattr.methods.feature_ablation import FeatureAblation
+from tfattr.methods.perturbation.feature_ablation import FeatureAblation
 
 
 def test_linear_model_drop_per_segment():

@@ -5,7 +5,7 @@ import pytest
 import toy_models
 
 import tfattr
-from tfattr.methods.guided_ig import GuidedIntegratedGradients
+from tfattr.methods.gradient.guided_ig import GuidedIntegratedGradients
 
 
 @pytest.fixture(scope="module")

@@ -37,8 +37,8 @@ def assert_met(delta, difference, magnitude, tolerance):
 
 def test_trained_model_meets_the_tolerance_on_every_image():
     """The shipped demo CNN (trained, batch norm, ReLU) on 8 test images of its own data."""
-    from tfattr.demo import model as demo
-    from tfattr.demo import shapes
+    from tfattr.apps.demo import model as demo
+    from tfattr.apps.demo import shapes
 
     spec = demo.load_spec()
     images, labels, _ = shapes.make_dataset(8, seed=shapes.TEST_SEED)

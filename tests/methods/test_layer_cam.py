@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from tfattr.methods.layer_cam import LayerCAM
+from tfattr.methods.cam.layer_cam import LayerCAM
 
 
 def test_equals_the_hand_computation():

@@ -7,7 +7,7 @@ import toy_models
 
 from tfattr.core.adapter import ModelAdapter
 from tfattr.core.segments import segment
-from tfattr.methods.lime import KernelShap, Lime
+from tfattr.methods.perturbation.lime import KernelShap, Lime
 
 ROWS = np.repeat(np.arange(8)[:, None], 8, axis=1)  # segment j = image row j
 

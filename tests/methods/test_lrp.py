@@ -7,7 +7,7 @@ import tensorflow as tf
 import toy_models
 
 from tfattr.errors import OpaqueModelError
-from tfattr.methods.lrp import LRP
+from tfattr.methods.rules.lrp import LRP
 
 
 def relu_net(bias=False, seed=0):

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from tfattr.methods.rise import RISE, masks
+from tfattr.methods.perturbation.rise import RISE, masks
 
 
 def region_model():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfattr.methods.score_cam import ScoreCAM
+from tfattr.methods.cam.score_cam import ScoreCAM
 
 
 @pytest.fixture(scope="module")

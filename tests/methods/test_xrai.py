@@ -5,7 +5,7 @@ import pytest
 import toy_models
 
 import tfattr
-from tfattr.methods.xrai import XRAI, xrai_map
+from tfattr.methods.gradient.xrai import XRAI, xrai_map
 
 QUADRANTS = (np.arange(8)[:, None] // 4) * 2 + np.arange(8)[None, :] // 4
 

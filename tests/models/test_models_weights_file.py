@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from tfattr import models
-from tfattr.cli import main
+from tfattr.apps.cli import main
 from tfattr.models import weights_file
 
 SIZE = 32

@@ -134,7 +134,7 @@ def test_the_check_finds_broken_images_overflow_and_errors(tmp_path):
 
 
 def test_demo_report_reads_well_at_1280px(tmp_path):
-    from tfattr.demo.run import run_demo
+    from tfattr.apps.demo.run import run_demo
 
     out = tmp_path / "demo"
     methods = "saliency,integrated_gradients,gradcam,rise,occlusion"
@@ -149,7 +149,7 @@ def test_demo_report_reads_well_at_1280px(tmp_path):
 def _shapes_photos(folder, count=2):
     from PIL import Image
 
-    from tfattr.demo import shapes
+    from tfattr.apps.demo import shapes
 
     display, _, _ = shapes.make_dataset(count, shapes.TEST_SEED)
     folder.mkdir()
@@ -162,7 +162,7 @@ def _shapes_photos(folder, count=2):
 
 
 def test_explain_report_reads_well_at_1280px(tmp_path, capsys):
-    from tfattr.cli import main
+    from tfattr.apps.cli import main
 
     photos = _shapes_photos(tmp_path / "photos")
     out = tmp_path / "out"
@@ -178,7 +178,7 @@ def test_explain_report_reads_well_at_1280px(tmp_path, capsys):
 
 
 def test_explain_report_of_real_photos_reads_well(tmp_path, imagenet_assets, capsys):
-    from tfattr.cli import main
+    from tfattr.apps.cli import main
 
     folder = imagenet_assets / "sample_images"
     photos = [folder / "n02391049_zebra.JPEG", folder / "n04310018_steam_locomotive.JPEG"]

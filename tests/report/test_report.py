@@ -1,4 +1,4 @@
-"""tfattr.report: a self-contained HTML page and a JSON summary."""
+"""tfattr.apps.report: a self-contained HTML page and a JSON summary."""
 
 import base64
 import io

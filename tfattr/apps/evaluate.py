@@ -16,7 +16,7 @@ the statistics stored with each chunk. How the work is split:
   i/n``): the dataset is cut into contiguous blocks (:func:`tfattr.data.shards.share`), one per
   (job, worker); each reads and decodes only its block (file lists and TFDS split slices are cut
   before reading), and ``--resume`` reads only the part of the block that is not done.
-- **Many machines**: the Apache Beam pipeline of :mod:`tfattr.beam` runs the same
+- **Many machines**: the Apache Beam pipeline of :mod:`tfattr.apps.beam` runs the same
   :class:`BatchExplainer` in a ``RunInference`` model handler and writes the same records.
 
 Files in ``--out``:
@@ -36,7 +36,7 @@ Files in ``--out``:
 - ``summary.json``, ``summary.csv``, ``summary.png``.
 
 Read back in one line: ``pyarrow.parquet.read_table("out/records")`` (records) and
-``tfattr.evaluate.read_maps("out")`` (maps).
+``tfattr.apps.evaluate.read_maps("out")`` (maps).
 
 Example:
     >>> from tfattr import evaluate
@@ -88,7 +88,7 @@ MASK_METRICS = ("pointing_game", "mass_in_mask")
 ENGINE_ROWS = 64  # rows per compiled call: the same on every replica, so results match
 SHAPES_DEFAULT_COUNT = 256
 RECORDS_PER_FILE = 1024
-FORMAT = "tfattr.evaluate/2"
+FORMAT = "tfattr.apps.evaluate/2"
 STATS_KEY = b"tfattr.stats"
 
 
@@ -416,7 +416,7 @@ class Source:
         text = dataset.kind if dataset.name is None else f"{dataset.kind}:{dataset.name}"
         try:
             if dataset.kind == "shapes":
-                from tfattr.demo import shapes
+                from tfattr.apps.demo import shapes
 
                 count = config.limit or SHAPES_DEFAULT_COUNT
                 self.arrays = shapes.make_dataset(count, shapes.TEST_SEED, size=spec.input_size[0])

@@ -65,7 +65,7 @@ EVALUATE_EXAMPLES = """examples:
 
 results: <out>/records/**/*.parquet (per-image records; pyarrow.parquet.read_table("<out>/records")),
 summary.json, summary.csv, summary.png; --save-maps adds <out>/maps/**/*.tfrecord
-(tfattr.evaluate.read_maps("<out>")). One run per --out: another run there is refused.
+(tfattr.apps.evaluate.read_maps("<out>")). One run per --out: another run there is refused.
 """
 
 DEMO_EXAMPLES = """examples:
@@ -73,7 +73,7 @@ DEMO_EXAMPLES = """examples:
   tfattr demo --out /tmp/demo --images 48 --methods saliency,gradcam
 
 The demo model (a 75k-parameter CNN, weights shipped in the package) was trained by
-`python -m tfattr.demo.train` on procedurally generated shapes whose masks are the ground
+`python -m tfattr.apps.demo.train` on procedurally generated shapes whose masks are the ground
 truth evidence; no download is needed.
 """
 
@@ -435,7 +435,7 @@ def load_model(name: str | None, weights: str = "imagenet", options=None):
     if not name:
         raise UsageError("--model is required (see --list-models)")
     if name.lower() in (DEMO_MODEL, "demo", "shapes"):
-        from tfattr.demo.model import load_spec
+        from tfattr.apps.demo.model import load_spec
 
         return load_spec()
     from tfattr.models import load
@@ -533,7 +533,7 @@ def _image_paths(items) -> list[pathlib.Path]:
 
 
 def cmd_demo(args) -> int:
-    from tfattr.demo.run import format_table, run_demo
+    from tfattr.apps.demo.run import format_table, run_demo
 
     parse_methods(args.methods)
     log = (lambda *a, **k: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
@@ -587,10 +587,11 @@ def cmd_explain(args) -> int:
     import numpy as np
     import tensorflow as tf
 
-    from tfattr import registry, report, viz
+    from tfattr import registry, viz
+    from tfattr.apps import report
+    from tfattr.apps.progress import Progress
     from tfattr.core.adapter import ModelAdapter
     from tfattr.data import load_image
-    from tfattr.progress import Progress
 
     display = []
     for path in paths:
@@ -779,7 +780,7 @@ def cmd_evaluate(args) -> int:
         _split_cpu(args.cpu_devices)
     if _listing(args):
         return 0
-    from tfattr import evaluate
+    from tfattr.apps import evaluate
 
     try:
         shard = evaluate.parse_shard(args.shard)
@@ -808,7 +809,7 @@ def cmd_evaluate(args) -> int:
         skip_bad=args.skip_bad,
     )
     if args.runner == "beam":
-        from tfattr import beam
+        from tfattr.apps import beam
 
         try:
             summary = beam.run(config, args.out, data_dir=args.data_dir,

@@ -9,7 +9,7 @@ from tfattr.core import baselines as base
 from tfattr.core.explainer import Explainer
 from tfattr.core.inputs import check_choice, check_positive_int
 from tfattr.core.optional import require
-from tfattr.methods.integrated_gradients import IntegratedGradients
+from tfattr.methods.gradient.integrated_gradients import IntegratedGradients
 
 # PAIR saliency's segmentation settings: Felzenszwalb at six scales on the image resized to
 # 224 x 224 with values in [-1, 1], segments dilated by a disk of 5 pixels.

@@ -176,7 +176,7 @@ class SmoothGrad(NoiseTunnel):
         allow_nonfinite=False,
         **options,
     ):
-        from tfattr.methods.saliency import Saliency
+        from tfattr.methods.gradient.saliency import Saliency
 
         saliency = Saliency(
             model,

@@ -10,7 +10,7 @@ from tfattr.core.explainer import GradientExplainer
 from tfattr.core.inputs import check_choice
 from tfattr.core.overrides import with_activation
 from tfattr.core.targets import pick, top
-from tfattr.methods.gradcam import INTERPOLATIONS, resize_maps
+from tfattr.methods.cam.gradcam import INTERPOLATIONS, resize_maps
 
 BATCH_NORMS = ("BatchNormalization", "SyncBatchNormalization")
 

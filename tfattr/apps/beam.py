@@ -3,13 +3,13 @@
 The dataset is cut into blocks of ``block_size`` images (:func:`tfattr.data.shards.share`);
 each block is read by one worker, which decodes only its images (file lists and TFDS split
 slices are cut before reading). Images go through ``RunInference`` with
-:class:`ExplainModelHandler`, which runs the same :class:`tfattr.evaluate.BatchExplainer` as
+:class:`ExplainModelHandler`, which runs the same :class:`tfattr.apps.evaluate.BatchExplainer` as
 the single-machine command, so per-image results are the same. Outputs, in ``--out``:
 
 - ``records/beam/part-*.parquet``: the per-image records (the schema of
-  :func:`tfattr.evaluate.record_schema`), written by ``WriteToParquet``;
+  :func:`tfattr.apps.evaluate.record_schema`), written by ``WriteToParquet``;
 - ``maps/beam/part-*.tfrecord`` (``save_maps``): one ``tf.train.Example`` per image, read back
-  by :func:`tfattr.evaluate.read_maps`;
+  by :func:`tfattr.apps.evaluate.read_maps`;
 - ``stats.json``: the per-image statistics combined by ``CombineGlobally``, and from them
   ``summary.json``/``.csv``/``.png``.
 
@@ -17,7 +17,7 @@ A failed bundle is retried by the runner; files are committed by Beam's file sin
 neither loses nor duplicates records. Needs the ``tfattr[beam]`` extra.
 
 Example:
-    python -m tfattr.beam --model resnet50 --dataset tfds:imagenet2012:validation \\
+    python -m tfattr.apps.beam --model resnet50 --dataset tfds:imagenet2012:validation \\
         --data-dir gs://b/tensorflow_datasets --out gs://b/run \\
         -- --runner=DataflowRunner --project=P --region=europe-west1 --temp_location=gs://b/tmp
 """
@@ -31,7 +31,7 @@ import time
 
 import numpy as np
 
-from tfattr import evaluate
+from tfattr.apps import evaluate
 
 try:
     from apache_beam.ml.inference.base import ModelHandler
@@ -52,7 +52,7 @@ def _require_beam():
 
 
 def _spec(config: evaluate.RunConfig):
-    from tfattr.cli import load_model
+    from tfattr.apps.cli import load_model
 
     return load_model(config.model, config.weights)
 
@@ -84,7 +84,7 @@ class ExplainModelHandler(ModelHandler):
     """A Beam ``ModelHandler``: explains batches of images with a run's methods and metrics.
 
     Elements are ``(index, uint8 image, label, mask)``; each result is ``(record, maps,
-    seconds)``: the image's record (see :func:`tfattr.evaluate.records`), its float16 maps per
+    seconds)``: the image's record (see :func:`tfattr.apps.evaluate.records`), its float16 maps per
     method, and its share of the batch's seconds per method.
 
     Args:
@@ -216,7 +216,7 @@ def run(config: evaluate.RunConfig, out, *, data_dir=None, download=True, beam_a
         block_size: images per block.
 
     Returns:
-        The summary (as :func:`tfattr.evaluate.summarize`).
+        The summary (as :func:`tfattr.apps.evaluate.summarize`).
 
     Raises:
         EvaluationSetupError: ``out`` holds another run, or records already.
@@ -277,9 +277,9 @@ def _claim(out: str, config: evaluate.RunConfig) -> None:
 
 
 def main(argv=None) -> int:
-    """``python -m tfattr.beam``: the arguments of ``tfattr evaluate``; Beam options after
+    """``python -m tfattr.apps.beam``: the arguments of ``tfattr evaluate``; Beam options after
     ``--`` (or ``--beam-args``)."""
-    from tfattr.cli import main as cli_main
+    from tfattr.apps.cli import main as cli_main
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--" in argv:

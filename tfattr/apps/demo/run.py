@@ -27,10 +27,10 @@ import warnings
 
 import numpy as np
 
-from tfattr.demo import shapes
-from tfattr.demo.model import load_spec
+from tfattr.apps.demo import shapes
+from tfattr.apps.demo.model import load_spec
+from tfattr.apps.progress import Progress
 from tfattr.metrics import pointing_tolerance
-from tfattr.progress import Progress
 
 TOLERANCE = pointing_tolerance((shapes.IMAGE_SIZE,) * 2)  # 3 px at 48 px, as evaluate uses
 # Deleted pixels become a blurred copy: blacking out exactly the shape would leave its silhouette,
@@ -95,7 +95,8 @@ def run_demo(
     """
     import tensorflow as tf
 
-    from tfattr import metrics, registry, report, viz
+    from tfattr import metrics, registry, viz
+    from tfattr.apps import report
 
     started = time.time()
     out = pathlib.Path(out)
@@ -145,7 +146,7 @@ def run_demo(
         if r["method"] in GRADIENT_METHODS
     }
     result = {
-        "format": "tfattr.demo/1",
+        "format": "tfattr.apps.demo/1",
         "model": {
             "name": spec.name,
             "classes": list(shapes.CLASSES),

@@ -7,7 +7,7 @@ import tensorflow as tf
 from tfattr.core import layers
 from tfattr.core.engine import Plan
 from tfattr.core.targets import pick
-from tfattr.methods.gradcam import GradCAM
+from tfattr.methods.cam.gradcam import GradCAM
 
 
 class AblationCAM(GradCAM):

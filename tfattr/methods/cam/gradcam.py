@@ -247,7 +247,7 @@ class GuidedGradCAM(GradCAM):
     plan_is_attribution = False  # the map is multiplied by Guided Backprop after
 
     def __init__(self, model, **kwargs):
-        from tfattr.methods.guided_backprop import GuidedBackprop
+        from tfattr.methods.rules.guided_backprop import GuidedBackprop
 
         super().__init__(model, **kwargs)
         self.guided = GuidedBackprop(

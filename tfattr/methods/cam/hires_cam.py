@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from tfattr.methods.gradcam import GradCAM
+from tfattr.methods.cam.gradcam import GradCAM
 
 
 class HiResCAM(GradCAM):

@@ -1,6 +1,6 @@
 """Trains the demo CNN on the shapes dataset, reproducibly, and writes the shipped weights.
 
-Run ``python -m tfattr.demo.train`` (about a minute on 2 CPU cores). Seeds are fixed and TF's
+Run ``python -m tfattr.apps.demo.train`` (about a minute on 2 CPU cores). Seeds are fixed and TF's
 op determinism is on, so a rerun on the same TF version and CPU gives the same weights; the test
 accuracy is printed and recorded next to the weights in ``shapes_cnn.json``.
 """
@@ -14,8 +14,8 @@ import pathlib
 import sys
 import time
 
-from tfattr.demo import shapes
-from tfattr.demo.model import WEIGHTS, build_model
+from tfattr.apps.demo import shapes
+from tfattr.apps.demo.model import WEIGHTS, build_model
 
 TRAIN_COUNT, TEST_COUNT = 8000, 1000
 EPOCHS, BATCH_SIZE, LEARNING_RATE, SEED = 10, 64, 3e-3, 0
@@ -98,7 +98,7 @@ def train(
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tfattr.demo.train",
+        prog="python -m tfattr.apps.demo.train",
         description="Train the demo CNN on the procedural shapes dataset (fixed seeds).",
     )
     parser.add_argument("--out", default=str(WEIGHTS), help="weights file (.weights.h5)")

@@ -8,7 +8,7 @@ from tfattr.core import layers
 from tfattr.core.engine import Plan, images_as_points
 from tfattr.core.inputs import check_positive_int
 from tfattr.core.targets import pick
-from tfattr.methods.gradcam import GradCAM, resize_maps
+from tfattr.methods.cam.gradcam import GradCAM, resize_maps
 
 
 class ScoreCAM(GradCAM):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pathlib
 
-from tfattr.demo.shapes import CLASSES, IMAGE_SIZE
+from tfattr.apps.demo.shapes import CLASSES, IMAGE_SIZE
 
 WEIGHTS = pathlib.Path(__file__).resolve().parent / "assets" / "shapes_cnn.weights.h5"
 CAM_LAYER = "features"
@@ -44,7 +44,7 @@ def load_spec(weights=WEIGHTS):
         A :class:`tfattr.models.ModelSpec` with the class names and the Grad-CAM layer.
 
     Raises:
-        ValueError: the weights file is missing (run ``python -m tfattr.demo.train``).
+        ValueError: the weights file is missing (run ``python -m tfattr.apps.demo.train``).
     """
     from tfattr.models import ModelSpec, Preprocess
 
@@ -52,7 +52,7 @@ def load_spec(weights=WEIGHTS):
     if not path.is_file():
         raise ValueError(
             f"model: the demo weights {str(path)!r} are missing; recreate them with "
-            f"`python -m tfattr.demo.train`."
+            f"`python -m tfattr.apps.demo.train`."
         )
     model = build_model()
     model.load_weights(str(path))

@@ -1,0 +1,1 @@
+"""Class activation maps: weighted feature maps of a convolutional (or token) layer."""

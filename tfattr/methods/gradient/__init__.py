@@ -1,0 +1,1 @@
+"""Gradient methods: gradients of the target score, along paths or under noise."""

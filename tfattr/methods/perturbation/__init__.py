@@ -1,0 +1,1 @@
+"""Perturbation methods: scores of the model on altered copies of the image."""

@@ -1,0 +1,1 @@
+"""Rule-based methods: backpropagation with modified rules (DeconvNet, Guided Backprop, DeepLift, LRP)."""
