@@ -6,6 +6,7 @@ import tensorflow as tf
 import toy_models
 
 import tfattr
+from tfattr import registry
 from tfattr.core import engine
 from tfattr.core.adapter import ModelAdapter
 from tfattr.core.baselines import stack
@@ -255,3 +256,19 @@ def test_one_plan_key_serves_sums_and_squares():
         np.testing.assert_allclose(
             out["sumsq"][i].numpy(), sum((i * 100 + g * 10) ** 2 for g in range(5))
         )
+
+
+@pytest.mark.parametrize("name", sorted(registry.METHODS))
+def test_every_method_shares_its_compiled_steps_with_a_second_explainer(name):
+    """A second explainer of any method, same model and settings, traces nothing (Grad-CAM's
+    resolved layer once made a new step per explainer: 40x the floor on a first call)."""
+    model = toy_models.cnn()
+    x = np.random.default_rng(0).normal(size=(2, *toy_models.SHAPE)).astype("float32")
+    size = toy_models.SHAPE[:2]
+    small = {"steps": 4, "samples": 8, "n_segments": 8}
+    options = {k: v for k, v in small.items() if k in registry.METHODS[name].cls.defaults}
+    first = registry.make(name, model, image_size=size, **options)
+    expected = np.asarray(first.explain(x, target=[0, 1]))
+    second = registry.make(name, model, image_size=size, **options)
+    np.testing.assert_array_equal(np.asarray(second.explain(x, target=[0, 1])), expected)
+    assert second.engine.trace_count == 0

@@ -18,6 +18,7 @@ from typing import Any
 import tensorflow as tf
 
 from tfattr import registry
+from tfattr.core import model_cache
 from tfattr.core.adapter import ModelAdapter
 from tfattr.core.overrides import Override, is_container, with_activation
 from tfattr.core.targets import pick, top
@@ -212,11 +213,10 @@ def _reaching(adapter: ModelAdapter, tokens: list, image_shape: tuple) -> list:
     ]
 
 
-_MEMO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # adapter -> {key: resolved}
-
-
 def _memo(adapter) -> dict:
-    return _MEMO.setdefault(adapter, {})
+    """Resolved CAM layers, shared by every explainer of the model with the same adapter
+    settings: the same objects key the compiled steps, which they then share too."""
+    return model_cache.for_model(adapter.model, ("cam_layers", adapter.key()))
 
 
 def token_layout(model, tokens: int, image_shape: tuple):
