@@ -20,7 +20,7 @@ COMMON = ["--model", "shapes_cnn", "--dataset", "shapes", "--limit", str(LIMIT),
 
 
 def test_direct_runner_matches_the_single_machine_run(tmp_path, monkeypatch):
-    from tfattr import beam as tfattr_beam
+    from tfattr.apps import beam as tfattr_beam
 
     local, piped = tmp_path / "local", tmp_path / "beam"
     assert main(["evaluate", *COMMON, "--out", str(local)]) == 0

@@ -48,7 +48,7 @@ def test_explain_writes_report_figures_and_json(tmp_path, imagenet_assets, keras
     assert (out / "report.html").stat().st_size > 1000
     summary = json.loads((out / "explain.json").read_text())
     report = json.loads((out / "report.json").read_text())
-    assert report["format"] == "tfattr.apps.report/1" and report["count"] == len(photos)
+    assert report["format"] == "tfattr.report/1" and report["count"] == len(photos)
     assert list(summary["methods"]) == [
         "saliency", "integrated_gradients", "smoothgrad", "gradcam", "deeplift"
     ]  # fmt: skip

@@ -90,7 +90,7 @@ def test_segments_are_checked(linear):
 
 
 def test_too_many_segments_are_refused(linear, monkeypatch):
-    from tfattr.methods import lime
+    from tfattr.methods.perturbation import lime
 
     model, _, x = linear
     monkeypatch.setattr(lime, "MAX_FEATURES", 16)  # instead of a huge image

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 import tfattr
-from tfattr import report as tfreport
+from tfattr.apps import report as tfreport
 
 SIZE = 8
 

@@ -39,7 +39,7 @@ Read back in one line: ``pyarrow.parquet.read_table("out/records")`` (records) a
 ``tfattr.apps.evaluate.read_maps("out")`` (maps).
 
 Example:
-    >>> from tfattr import evaluate
+    >>> from tfattr.apps import evaluate
     >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="folder:photos",
     ...                             methods=["saliency"], metrics=["deletion"], steps=4)
     >>> job = evaluate.Evaluation(evaluate.parse_dataset(config.dataset), config, "run")
@@ -88,7 +88,7 @@ MASK_METRICS = ("pointing_game", "mass_in_mask")
 ENGINE_ROWS = 64  # rows per compiled call: the same on every replica, so results match
 SHAPES_DEFAULT_COUNT = 256
 RECORDS_PER_FILE = 1024
-FORMAT = "tfattr.apps.evaluate/2"
+FORMAT = "tfattr.evaluate/2"
 STATS_KEY = b"tfattr.stats"
 
 
@@ -98,7 +98,7 @@ class EvaluationSetupError(ValueError):
     Raised before any image is explained; the message names the option and the fix.
 
     Example:
-        >>> from tfattr import evaluate
+        >>> from tfattr.apps import evaluate
         >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="folder:photos",
         ...                             methods=["saliency"], metrics=["pointing_game"])
         >>> try:
@@ -123,7 +123,7 @@ class DatasetSpec:
         split: the TFDS split; None for folders and ``shapes``.
 
     Example:
-        >>> from tfattr import evaluate
+        >>> from tfattr.apps import evaluate
         >>> evaluate.DatasetSpec("tfds", "imagenette", "test") == evaluate.parse_dataset(
         ...     "tfds:imagenette")
         True
@@ -149,7 +149,7 @@ def parse_dataset(text: str | None) -> DatasetSpec:
         ValueError: ``text`` is empty or of no known kind, or the folder does not exist.
 
     Example:
-        >>> from tfattr import evaluate
+        >>> from tfattr.apps import evaluate
         >>> evaluate.parse_dataset("folder:photos")
         DatasetSpec(kind='folder', name='photos', split=None)
         >>> evaluate.parse_dataset("tfds:imagenet_v2:test")
@@ -230,7 +230,7 @@ class RunConfig:
 
     Example:
         >>> import dataclasses
-        >>> from tfattr import evaluate
+        >>> from tfattr.apps import evaluate
         >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="shapes",
         ...                             methods=["saliency", "gradcam"], metrics=["deletion"])
         >>> job_0, job_1 = (dataclasses.replace(config, shard=(i, 2)) for i in range(2))
@@ -261,7 +261,7 @@ class RunConfig:
             The settings as a dict, with ``shard_count`` in place of ``shard``.
 
         Example:
-            >>> from tfattr import evaluate
+            >>> from tfattr.apps import evaluate
             >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="shapes",
             ...                             methods=["saliency"], metrics=[], shard=(3, 4))
             >>> config.identity()["shard_count"], "shard" in config.identity()
@@ -279,7 +279,7 @@ class RunConfig:
             16 hexadecimal digits.
 
         Example:
-            >>> from tfattr import evaluate
+            >>> from tfattr.apps import evaluate
             >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="shapes",
             ...                             methods=["saliency"], metrics=[])
             >>> len(config.run_id())
@@ -315,7 +315,7 @@ def make_strategy(name: str):
             ``tpu`` where no TPU is found.
 
     Example:
-        >>> from tfattr import evaluate
+        >>> from tfattr.apps import evaluate
         >>> strategy = evaluate.make_strategy("default")
         >>> strategy.num_replicas_in_sync
         1
@@ -491,7 +491,7 @@ class BatchExplainer:
     tensors (:meth:`__call__`).
 
     Example:
-        >>> from tfattr import evaluate
+        >>> from tfattr.apps import evaluate
         >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="shapes",
         ...                             methods=["saliency", "gradcam"], metrics=["deletion"],
         ...                             steps=4)
@@ -747,7 +747,7 @@ class Stats:
             sum of squares)``.
 
     Example:
-        >>> from tfattr import evaluate
+        >>> from tfattr.apps import evaluate
         >>> cat = {"label": 281, "prediction": 281, "top5": [281, 282, 285, 287, 283],
         ...        "saliency/deletion_auc": 0.25}
         >>> dog = {"label": 207, "prediction": 281, "top5": [281, 207, 208, 209, 210],
@@ -780,7 +780,7 @@ class Stats:
             This :class:`Stats`, updated.
 
         Example:
-            >>> from tfattr import evaluate
+            >>> from tfattr.apps import evaluate
             >>> row = {"label": -1, "prediction": 3, "top5": [3, 1, 0, 2, 4], "gradcam/delta": None}
             >>> evaluate.Stats().add([row], {"gradcam": 0.5}, busy=0.75).data["seconds"]
             {'gradcam': 0.5}
@@ -822,7 +822,7 @@ class Stats:
             This :class:`Stats`, updated.
 
         Example:
-            >>> from tfattr import evaluate
+            >>> from tfattr.apps import evaluate
             >>> row = {"label": 3, "prediction": 3, "top5": [3, 1, 0, 2, 4]}
             >>> evaluate.Stats().add([row]).merge(evaluate.Stats().add([row])).data["top1"]
             2
@@ -847,7 +847,7 @@ class Stats:
             A JSON string; :meth:`from_json` reads it back.
 
         Example:
-            >>> from tfattr import evaluate
+            >>> from tfattr.apps import evaluate
             >>> stats = evaluate.Stats().add([{"label": 3, "prediction": 3, "top5": [3],
             ...                                "saliency/deletion_auc": 0.25}])
             >>> evaluate.Stats.from_json(stats.to_json()).data == stats.data
@@ -866,7 +866,7 @@ class Stats:
             A :class:`Stats`.
 
         Example:
-            >>> from tfattr import evaluate
+            >>> from tfattr.apps import evaluate
             >>> evaluate.Stats.from_json(evaluate.Stats().to_json()).data["images"]
             0
         """
@@ -984,7 +984,7 @@ def read_records(out):
         RuntimeError: some image has several records (a corrupt folder).
 
     Example:
-        >>> from tfattr import evaluate
+        >>> from tfattr.apps import evaluate
         >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="folder:photos",
         ...                             methods=["saliency"], metrics=["deletion"], steps=4)
         >>> _ = evaluate.Evaluation(evaluate.parse_dataset(config.dataset), config, "run").run(spec)
@@ -1014,7 +1014,7 @@ def read_maps(out, methods=None):
         offset, so indices ascend within each shard.
 
     Example:
-        >>> from tfattr import evaluate
+        >>> from tfattr.apps import evaluate
         >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="folder:photos",
         ...                             methods=["saliency", "gradcam"], metrics=[],
         ...                             save_maps=True)
@@ -1055,7 +1055,7 @@ def read_stats(out) -> Stats:
         A :class:`Stats`; :func:`summarize` turns it into the summary.
 
     Example:
-        >>> from tfattr import evaluate
+        >>> from tfattr.apps import evaluate
         >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="folder:photos",
         ...                             methods=["saliency"], metrics=["deletion"], steps=4)
         >>> _ = evaluate.Evaluation(evaluate.parse_dataset(config.dataset), config, "run").run(spec)
@@ -1228,7 +1228,7 @@ class Evaluation:
 
     Example:
         >>> import pathlib
-        >>> from tfattr import evaluate
+        >>> from tfattr.apps import evaluate
         >>> strategy = evaluate.make_strategy("default")  # build the model under its scope
         >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="folder:photos",
         ...                             methods=["saliency"], metrics=["deletion"], steps=4)
@@ -1293,7 +1293,7 @@ class Evaluation:
                 claim is then undone if this job made it and nothing was written.
 
         Example:
-            >>> from tfattr import evaluate
+            >>> from tfattr.apps import evaluate
             >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="shapes",
             ...                             methods=["gradcam"], metrics=["pointing_game"],
             ...                             limit=4)
@@ -1472,7 +1472,7 @@ def summarize(out, spec, dataset: DatasetSpec, wall_seconds: float | None = None
         metric the mean and 95% confidence interval, and throughput.
 
     Example:
-        >>> from tfattr import evaluate
+        >>> from tfattr.apps import evaluate
         >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="folder:photos",
         ...                             methods=["saliency"], metrics=["deletion"], steps=4)
         >>> dataset = evaluate.parse_dataset(config.dataset)
@@ -1607,7 +1607,7 @@ def format_summary(summary: dict) -> str:
         confidence interval and the seconds per image, and the throughput.
 
     Example:
-        >>> from tfattr import evaluate
+        >>> from tfattr.apps import evaluate
         >>> config = evaluate.RunConfig(model="tiny_vgg", weights="none", dataset="folder:photos",
         ...                             methods=["saliency"], metrics=["deletion"], steps=4)
         >>> summary = evaluate.Evaluation(evaluate.parse_dataset(config.dataset), config,

@@ -16,7 +16,7 @@ image is rendered to small PNGs when it is added) and written once:
 Example:
     >>> ig_attr = tfattr.IntegratedGradients(model, steps=16).explain(photos, target=3)
     >>> sal_attr = tfattr.Saliency(model).explain(photos, target=3)
-    >>> report = tfattr.apps.report.Report(title="IG on my photos", class_names=spec.class_names)
+    >>> report = tfattr.report.Report(title="IG on my photos", class_names=spec.class_names)
     >>> report.add(photos, {"IG": ig_attr, "Saliency": sal_attr}, predictions=model(photos))
     >>> sorted(report.write("out/"))  # out/report.html, out/report.json
     ['html', 'json']
@@ -48,7 +48,9 @@ from tfattr.viz.arrays import (
 from tfattr.viz.images import png_bytes, render
 from tfattr.viz.styles import METHODS, STYLES, map_kind, resolve_style
 
-FORMAT = "tfattr.apps.report/1"
+__all__ = ["Report", "explain_to_report", "write_report"]
+
+FORMAT = "tfattr.report/1"
 # A convergence delta is flagged when |delta| exceeds this share of |F(x) - F(baseline)|: the
 # one threshold the explainers' warning uses too.
 DELTA_TOLERANCE = convergence.WARN_FRACTION
@@ -87,7 +89,7 @@ class Report:
     Example:
         >>> ig = tfattr.IntegratedGradients(model, steps=32)
         >>> attr, delta = ig.explain(x, target=y, return_convergence_delta=True)
-        >>> report = tfattr.apps.report.Report(title="demo", class_names=spec.class_names)
+        >>> report = tfattr.report.Report(title="demo", class_names=spec.class_names)
         >>> report.add(x, {"IG": attr}, predictions=model(x), labels=y, deltas={"IG": delta})
         >>> paths = report.write("report_dir")
         >>> sorted(path.name for path in paths.values())
@@ -182,7 +184,7 @@ class Report:
                 ``IntegratedGradients(steps="auto", return_steps=True)`` gives); shown per panel.
 
         Example:
-            >>> report = tfattr.apps.report.Report(class_names=spec.class_names)
+            >>> report = tfattr.report.Report(class_names=spec.class_names)
             >>> report.add(x, {"IG": attr, "Grad-CAM": cam}, predictions=model(x),
             ...            names=["first.jpg", "second.jpg"])
             >>> report.add(x[0], {"IG": attr[0], "Grad-CAM": cam[0]})    # one more image
@@ -282,7 +284,7 @@ class Report:
             body_html: the section's HTML, inserted as it is (the caller escapes its text).
 
         Example:
-            >>> report = tfattr.apps.report.Report()
+            >>> report = tfattr.report.Report()
             >>> report.add(x, {"IG": attr})
             >>> report.add_section("Deletion AUC", "<p>IG 0.12</p>")
             >>> "<h2>Deletion AUC</h2><p>IG 0.12</p>" in report.to_html()
@@ -298,7 +300,7 @@ class Report:
             A dict of JSON-compatible values, as ``report.json`` holds it.
 
         Example:
-            >>> report = tfattr.apps.report.Report(title="demo", metadata={"model": "tiny_vgg"})
+            >>> report = tfattr.report.Report(title="demo", metadata={"model": "tiny_vgg"})
             >>> report.add(x, {"IG": attr}, targets=3)
             >>> summary = report.to_dict()
             >>> summary["title"], summary["count"], summary["methods"], summary["metadata"]
@@ -337,7 +339,7 @@ class Report:
             The page, a string (images embedded as base64 PNG).
 
         Example:
-            >>> report = tfattr.apps.report.Report(title="demo")
+            >>> report = tfattr.report.Report(title="demo")
             >>> report.add(x, {"Grad-CAM": cam})
             >>> page = report.to_html()
             >>> page.startswith("<!DOCTYPE html>"), page.count("data:image/png;base64,") >= 4
@@ -380,7 +382,7 @@ class Report:
             ``{"html": path, "json": path}``.
 
         Example:
-            >>> report = tfattr.apps.report.Report()
+            >>> report = tfattr.report.Report()
             >>> report.add(x, {"IG": attr})
             >>> paths = report.write("out", stem="ig")
             >>> paths["html"].as_posix(), paths["json"].as_posix()
@@ -502,7 +504,7 @@ def write_report(directory, images, attributions, predictions=None, **options):
     Example:
         >>> inputs = spec.preprocess(photos)                    # caffe: shown through spec
         >>> ig = tfattr.IntegratedGradients(model, steps=16).explain(inputs, target=3)
-        >>> paths = tfattr.apps.report.write_report("out", inputs, {"IG": ig},
+        >>> paths = tfattr.report.write_report("out", inputs, {"IG": ig},
         ...                                    predictions=model(inputs), spec=spec)
         >>> sorted(paths)
         ['html', 'json']
@@ -548,7 +550,7 @@ def explain_to_report(
     Example:
         >>> explainers = {"IG": tfattr.IntegratedGradients(model, steps=16),
         ...               "Grad-CAM": tfattr.GradCAM(model)}
-        >>> report = tfattr.apps.report.explain_to_report(explainers, x, batch_size=1,
+        >>> report = tfattr.report.explain_to_report(explainers, x, batch_size=1,
         ...                                          progress=False)
         >>> summary = report.to_dict()
         >>> summary["count"], summary["methods"], sorted(summary["seconds"])

@@ -146,7 +146,7 @@ def run_demo(
         if r["method"] in GRADIENT_METHODS
     }
     result = {
-        "format": "tfattr.apps.demo/1",
+        "format": "tfattr.demo/1",
         "model": {
             "name": spec.name,
             "classes": list(shapes.CLASSES),
