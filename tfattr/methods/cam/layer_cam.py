@@ -23,7 +23,7 @@ class LayerCAM(GradCAM):
             are those of :class:`~tfattr.core.explainer.Explainer`.
         layer: the feature map to use: a layer name (also inside nested models), a path
             ``"base/conv"`` or a layer object; None (default) takes the last layer with a 4-D
-            output of more than one position.
+            output of more than one position (a token model's last token layer, as a grid).
         upsample: resize the map to the input size (default True).
         interpolation: ``tf.image.resize`` method for the upsampling (default ``bilinear``).
         relu: apply the ReLU (default True); False keeps negative evidence.
