@@ -69,6 +69,14 @@ class Rows:
     group_span: int
     source: tf.Tensor | None = None
 
+    def gathered(self, images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """``(source, index)`` with ``tf.gather(source, index)`` equal to ``images``, for a
+        fused build that gathers its images itself (one pass instead of a copy first): all N
+        images and each row's image, or ``images`` and ``0 .. rows - 1`` without a source."""
+        if self.source is None:
+            return images, tf.range(tf.shape(images)[0])
+        return self.source, self.image
+
 
 @dataclasses.dataclass
 class Plan:
@@ -113,26 +121,29 @@ def gradients(adapter, points: tf.Tensor, targets: tf.Tensor | None, overrides=N
     overrides for this pass (e.g. the gradient rules of Guided Backprop). ``scale``: optional
     per-row factors of the scores, so the gradients come out multiplied by them at no cost
     (the backward pass carries them instead of a pass over the gradients).
+
+    A NaN or infinite target score can have a finite gradient (log of a negative number): such
+    a row's gradient is made NaN so that the call's check names its image. Rows scaled by 0
+    (padding) are left alone, so they cannot spoil the sums of other images.
     """
+    grads, scores, picked = _target_gradients(adapter, points, targets, overrides, scale)
+    bad = ~tf.math.is_finite(picked)
+    if scale is not None:
+        bad = bad & (tf.cast(scale, picked.dtype) != 0)
+    return tf.where(_column(bad, grads), _nan(grads), grads), scores
+
+
+def _target_gradients(adapter, points, targets, overrides=None, scale=None):
+    """``(gradients, scores, target scores)`` of the rows, the gradients not checked."""
     with tf.GradientTape() as tape:
         tape.watch(points)
         scores = adapter(points, overrides=overrides)
         if targets is None:
             targets = target_kinds.top(scores)
         picked = target_kinds.pick(scores, targets)
-        score = picked
-        if scale is not None:
-            picked = picked * tf.cast(scale, picked.dtype)
+        scaled = picked if scale is None else picked * tf.cast(scale, picked.dtype)
     # Rows are independent (inference mode), so the gradient of the sum is per-row gradients.
-    grads = tape.gradient(picked, points)
-    # A NaN or infinite target score can have a finite gradient (log of a negative number):
-    # the row's attribution is made NaN so that the call's check names its image. Rows scaled
-    # by 0 (padding) are left alone, so they cannot spoil the sums of other images.
-    bad = ~tf.math.is_finite(score)
-    if scale is not None:
-        bad = bad & (tf.cast(scale, score.dtype) != 0)
-    marker = tf.where(bad, tf.constant(np.nan, grads.dtype), tf.constant(1.0, grads.dtype))
-    return grads * tf.reshape(marker, [-1] + [1] * (grads.shape.rank - 1)), scores
+    return tape.gradient(scaled, points), scores, picked
 
 
 def _relaxed_spec(value) -> tf.TensorSpec:
@@ -229,43 +240,32 @@ class GradientEngine:
         target_spec = _relaxed_spec(targets)  # class ids (N,) or class weights (N, classes)
         counts = tf.constant((groups, points), tf.int32)
         tensors = {k: tf.convert_to_tensor(v) for k, v in plan.tensors.items()}
-        totals: dict[str, tf.Tensor] = {}
-        carry = None  # the sum so far of the group the previous chunk left unfinished
+        totals = _Totals(n, plan.statistics)
+        steps = {}  # (chunk, size) -> (layout, compiled step): looked up once per call
         start = 0
         bar = self._bar(total)
         while start < total:
             size, tail = chunk_sizes(total, self.batch_size)
             chunk = tail if tail is not None and total - start <= tail else size
-            aligned = size % (n * points) == 0
-            layout = _layout(n, groups, points, chunk, plan.statistics, aligned)
             try:  # tracing can run out of memory too (eager model code)
-                step = self._step(plan, tuple(x.shape[1:]), argmax, tensors, layout, target_spec)
+                if (chunk, size) not in steps:
+                    aligned = size % (n * points) == 0
+                    layout = _layout(n, groups, points, chunk, plan.statistics, aligned)
+                    step = self._step(
+                        plan, tuple(x.shape[1:]), argmax, tensors, layout, target_spec
+                    )
+                    steps[chunk, size] = layout, step
+                layout, step = steps[chunk, size]
                 sums = step(x, targets, tf.constant(start, tf.int32), counts, tensors)
             except tf.errors.ResourceExhaustedError as error:
                 self._shrink(error)
                 continue
             end = min(start + chunk, total)
-            if layout.slots == "rows":  # row k is image start + k
-                ids = np.arange(start, end)
-            elif layout.slots == "images":  # slot k: image (first + k) % n
-                first, last = start // points, (end - 1) // points
-                ids = (first + np.arange(min(last - first + 1, n))) % n
-            else:  # slot k: group start // points + k, unfinished if it continues past `end`
-                first, last = start // points, (end - 1) // points
-                if carry is not None:
-                    sums = {"sum": tf.tensor_scatter_nd_add(sums["sum"], [[0]], carry[None])}
-                finished = last - first + (1 if end % points == 0 else 0)
-                carry = sums["sum"][finished] if finished <= last - first else None
-                ids = np.arange(first, first + finished) % n  # group g of image i is g * n + i
-                done = sums["sum"]
-                sums = {"sum": done, "sumsq": tf.square(done[: len(ids)])}
-            for name in plan.statistics:
-                if len(ids):
-                    _accumulate(totals, name, sums[name][: len(ids)], ids, n)
+            totals.add(layout, sums, start, end, points)
             bar.update(end - start)
             start = end
         bar.close()
-        return totals
+        return totals.result()
 
     def _bound_memory(self, x: tf.Tensor) -> None:
         """Lowers ``batch_size`` so a chunk's estimated working set fits available memory."""
@@ -372,6 +372,7 @@ class GradientEngine:
             row_targets = None if argmax else tf.gather(targets, rows.image)
             # (An unused gather is pruned from the graph when the build gathers from the source.)
             points, weight = plan.build(images, dataclasses.replace(rows, source=x), tensors)
+            spoiled = None  # rows whose results must be NaN: non-finite target scores
             if plan.value is not None:
                 values = plan.value(points, row_targets, weight, adapter)
             else:
@@ -380,15 +381,18 @@ class GradientEngine:
                 scale = tf.cast(valid, tf.float32)
                 if weight is not None and weight.shape.rank == 1:
                     scale, weight = scale * weight, None
-                values, _ = gradients(adapter, points, row_targets, scale=scale)
+                values, _, picked = _target_gradients(adapter, points, row_targets, scale=scale)
                 if weight is not None:
                     values = values * weight
-            spoiled = None
+                # (A NaN score can have a finite gradient; padding rows spoil nothing.)
+                spoiled = ~tf.math.is_finite(picked) & valid
             if isolate and layout.slots != "rows":  # a non-finite row spoils its own slot only
                 flat = tf.reshape(values, (layout.chunk, -1))
-                spoiled = ~tf.reduce_all(tf.math.is_finite(flat), axis=1)
-                values = tf.where(_column(spoiled, values), tf.zeros_like(values), values)
-                spoiled = spoiled & valid  # (padding rows spoil nothing)
+                broken = ~tf.reduce_all(tf.math.is_finite(flat), axis=1) & valid
+                values = tf.where(_column(broken, values), tf.zeros_like(values), values)
+                spoiled = broken if spoiled is None else spoiled | broken
+            if layout.slots == "rows" and spoiled is not None:
+                values = tf.where(_column(spoiled, values), _nan(values), values)
             # Rows that are whole groups (one point) are squared here; longer groups on the host.
             stats = {"sum": values}
             if layout.squares:
@@ -396,12 +400,13 @@ class GradientEngine:
             if layout.slots == "rows":  # one row per image: nothing to sum
                 return stats
             onehot = tf.one_hot(tf.where(valid, slot, -1), layout.count, dtype=values.dtype)
+            if spoiled is not None:  # slots holding a spoiled row are NaN
+                hits = tf.linalg.matvec(onehot, tf.cast(spoiled, onehot.dtype), transpose_a=True)
             out = {}
             for name, value in stats.items():
                 summed = tf.matmul(onehot, tf.reshape(value, (layout.chunk, -1)), transpose_a=True)
                 summed = tf.reshape(summed, tf.concat([[layout.count], tf.shape(value)[1:]], 0))
-                if isolate:
-                    hits = tf.reduce_sum(onehot * tf.cast(spoiled, onehot.dtype)[:, None], 0)
+                if spoiled is not None:
                     summed = tf.where(_column(hits > 0, summed), _nan(summed), summed)
                 out[name] = summed
             return out
@@ -536,18 +541,59 @@ def _column(flags, values):
     return tf.reshape(flags, [-1] + [1] * (values.shape.rank - 1))
 
 
-def _accumulate(totals: dict, name: str, update: tf.Tensor, ids: np.ndarray, n: int) -> None:
-    """Adds ``update`` (one row per image in ``ids``) into ``totals[name]`` ``(n, ...)``."""
-    in_order = np.array_equal(ids, np.arange(n))
-    if name not in totals:
-        if in_order:
-            totals[name] = update
+class _Totals:
+    """The per-image results of one run, added up chunk by chunk on the device.
+
+    Rows that are the images (``slots="rows"``) are kept in order and joined once at the end;
+    slot sums are added into ``(N, ...)`` totals (a slot beyond the chunk's images holds zeros);
+    the sums of groups (``slots="groups"``) are completed across chunks, then squared.
+    """
+
+    def __init__(self, n: int, statistics: tuple[str, ...]):
+        self.n, self.statistics = n, statistics
+        self.rows: dict[str, list] = {name: [] for name in statistics}
+        self.totals: dict[str, tf.Tensor] = {}
+        self.carry = None  # the sum so far of the group the previous chunk left unfinished
+
+    def add(self, layout: _Layout, sums: dict, start: int, end: int, points: int) -> None:
+        if layout.slots == "rows":  # row k is image start + k (the last chunk may be padded)
+            for name in self.statistics:
+                value = sums[name]
+                self.rows[name].append(
+                    value if end - start == layout.chunk else value[: end - start]
+                )
             return
-        totals[name] = tf.zeros((n, *update.shape[1:]), update.dtype)
-    if in_order:
-        totals[name] = totals[name] + update
-    else:
-        totals[name] = tf.tensor_scatter_nd_add(totals[name], ids[:, None], update)
+        first, last = start // points, (end - 1) // points
+        if layout.slots == "images":  # slot k: image (first + k) % n
+            ids = (first + np.arange(layout.count)) % self.n
+        else:  # slot k: group first + k, unfinished if it continues past `end`
+            done = sums["sum"]
+            if self.carry is not None:
+                done = tf.tensor_scatter_nd_add(done, [[0]], self.carry[None])
+            finished = last - first + (1 if end % points == 0 else 0)
+            self.carry = done[finished] if finished <= last - first else None
+            ids = np.arange(first, first + finished) % self.n  # group g of image i: g * n + i
+            if not len(ids):
+                return
+            sums = {"sum": done[:finished], "sumsq": tf.square(done[:finished])}
+        for name in self.statistics:
+            self._scatter(name, sums[name], ids)
+
+    def _scatter(self, name: str, update: tf.Tensor, ids: np.ndarray) -> None:
+        if name not in self.totals and np.array_equal(ids, np.arange(self.n)):
+            self.totals[name] = update
+            return
+        if name not in self.totals:
+            self.totals[name] = tf.zeros((self.n, *update.shape[1:]), update.dtype)
+        self.totals[name] = tf.tensor_scatter_nd_add(self.totals[name], ids[:, None], update)
+
+    def result(self) -> dict[str, tf.Tensor]:
+        if any(self.rows.values()):
+            return {
+                name: parts[0] if len(parts) == 1 else tf.concat(parts, 0)
+                for name, parts in self.rows.items()
+            }
+        return self.totals
 
 
 def chunk_rows(total: int, batch_size: int) -> int:

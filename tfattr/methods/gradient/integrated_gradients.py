@@ -26,10 +26,8 @@ def _path_point(images, image, b, alpha):
 
 
 def _path_points(images, rows, b, alpha):
-    """``_path_point`` of each row, gathering the images inside the fused kernel when it can."""
-    if rows.source is None:  # (a wrapper's images, e.g. NoiseTunnel's noisy copies)
-        return _path_point(images, tf.range(tf.shape(images)[0]), b, alpha)
-    return _path_point(rows.source, rows.image, b, alpha)
+    """``_path_point`` of each row, gathering the images inside the fused kernel."""
+    return _path_point(*rows.gathered(images), b, alpha)
 
 
 class IntegratedGradients(ReferenceExplainer):

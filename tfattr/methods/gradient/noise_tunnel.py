@@ -16,9 +16,9 @@ _STATISTICS = {"smoothgrad": ("sum",), "smoothgrad_sq": ("sumsq",), "vargrad": (
 
 
 @fused
-def _add_noise(images, sigma, noise, draw):
-    """``images + sigma * noise[draw]`` per row, in one fused pass."""
-    return images + sigma * tf.gather(noise, draw)
+def _add_noise(images, image, sigma, noise, draw):
+    """``images[image] + sigma * noise[draw]`` per row, in one fused pass."""
+    return tf.gather(images, image) + sigma * tf.gather(noise, draw)
 
 
 class NoiseTunnel(Explainer):
@@ -118,7 +118,7 @@ class NoiseTunnel(Explainer):
             samples = rows.first_group + tf.range(rows.group_span)
             noise = random.normal_rows(tensors["noise_seed"], samples, images.shape[1:], 4)
             sigma = tf.reshape(tf.gather(tensors["noise_scale"], rows.image), (-1, 1, 1, 1))
-            noisy = _add_noise(images, sigma, noise, rows.group - rows.first_group)
+            noisy = _add_noise(*rows.gathered(images), sigma, noise, rows.group - rows.first_group)
             return inner.build(noisy, dataclasses.replace(rows, source=None), tensors)
 
         samples, kind = options["samples"], options["kind"]
