@@ -218,20 +218,21 @@ class GradientEngine:
                 ``allow_nonfinite``).
         """
         self._bound_memory(x)
-        result = self._run(x, targets, plan)
-        if self._finite(result).all():
+        result, finite = self._run(x, targets, plan)
+        if finite:
             return result
         # One product sums a chunk's rows, where a NaN row spoils every group of its chunk (0 *
         # NaN): run again keeping non-finite rows to their own groups, to name the right images.
         self._isolate = True
         try:
-            result = self._run(x, targets, plan)
+            result, _ = self._run(x, targets, plan)
         finally:
             self._isolate = False
         self._check_finite(result, "attributions")
         return result
 
-    def _run(self, x, targets, plan: Plan) -> dict[str, tf.Tensor]:
+    def _run(self, x, targets, plan: Plan) -> tuple[dict[str, tf.Tensor], bool]:
+        """The plan's results, and whether all of them are finite."""
         n, groups, points = int(x.shape[0]), int(plan.groups), int(plan.points)
         total = n * groups * points
         argmax = targets is None
@@ -265,7 +266,7 @@ class GradientEngine:
             bar.update(end - start)
             start = end
         bar.close()
-        return totals.result()
+        return totals.result(), totals.finite(self._finite)
 
     def _bound_memory(self, x: tf.Tensor) -> None:
         """Lowers ``batch_size`` so a chunk's estimated working set fits available memory."""
@@ -398,7 +399,7 @@ class GradientEngine:
             if layout.squares:
                 stats["sumsq"] = tf.square(values)
             if layout.slots == "rows":  # one row per image: nothing to sum
-                return stats
+                return _with_finite(stats)
             onehot = tf.one_hot(tf.where(valid, slot, -1), layout.count, dtype=values.dtype)
             if spoiled is not None:  # slots holding a spoiled row are NaN
                 hits = tf.linalg.matvec(onehot, tf.cast(spoiled, onehot.dtype), transpose_a=True)
@@ -409,7 +410,7 @@ class GradientEngine:
                 if spoiled is not None:
                     summed = tf.where(_column(hits > 0, summed), _nan(summed), summed)
                 out[name] = summed
-            return out
+            return _with_finite(out)
 
         signature = [
             tf.TensorSpec((None, *image_shape), tf.float32),
@@ -532,6 +533,12 @@ def _chunk_rows(layout: _Layout, n, start, counts):
     return rows, valid, slot
 
 
+def _with_finite(stats: dict) -> dict:
+    """``stats`` and ``"finite"``: whether they are all finite (checked where they are made)."""
+    flags = [tf.reduce_all(tf.math.is_finite(value)) for value in stats.values()]
+    return {**stats, "finite": flags[0] if len(flags) == 1 else tf.reduce_all(tf.stack(flags))}
+
+
 def _nan(like):
     return tf.constant(np.nan, like.dtype)
 
@@ -554,8 +561,11 @@ class _Totals:
         self.rows: dict[str, list] = {name: [] for name in statistics}
         self.totals: dict[str, tf.Tensor] = {}
         self.carry = None  # the sum so far of the group the previous chunk left unfinished
+        self.flags: list[tf.Tensor] = []  # per chunk: are its outputs all finite
+        self.squared = False  # squares taken on the host, after the chunks' checks
 
     def add(self, layout: _Layout, sums: dict, start: int, end: int, points: int) -> None:
+        self.flags.append(sums["finite"])
         if layout.slots == "rows":  # row k is image start + k (the last chunk may be padded)
             for name in self.statistics:
                 value = sums[name]
@@ -576,6 +586,7 @@ class _Totals:
             if not len(ids):
                 return
             sums = {"sum": done[:finished], "sumsq": tf.square(done[:finished])}
+            self.squared = True
         for name in self.statistics:
             self._scatter(name, sums[name], ids)
 
@@ -586,6 +597,15 @@ class _Totals:
         if name not in self.totals:
             self.totals[name] = tf.zeros((self.n, *update.shape[1:]), update.dtype)
         self.totals[name] = tf.tensor_scatter_nd_add(self.totals[name], ids[:, None], update)
+
+    def finite(self, check: Callable[[dict], np.ndarray]) -> bool:
+        """Whether every result is finite: one read of the chunks' own checks (or ``check``
+        of the results, for squares taken here)."""
+        if self.squared:
+            return bool(check(self.result()).all())
+        if len(self.flags) == 1:
+            return bool(self.flags[0])
+        return bool(tf.reduce_all(tf.stack(self.flags)))
 
     def result(self) -> dict[str, tf.Tensor]:
         if any(self.rows.values()):
