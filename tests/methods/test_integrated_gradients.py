@@ -84,3 +84,28 @@ def test_baseline_errors_name_the_fix(relu_cnn, x):
         ig.explain(x, baseline="white", value_range=(1, 0))
     with pytest.raises(ValueError, match="blur_sigma"):
         ig.explain(x, baseline="blur", blur_sigma=-1)
+
+
+@pytest.mark.parametrize("method", ["riemann_trapezoid", "riemann_left", "gausslegendre"])
+@pytest.mark.parametrize("baselines", [1, 3])
+def test_delta_from_the_paths_ends_equals_forward_passes(relu_cnn, x, method, baselines):
+    """The trapezoid rule's paths start at b and end at x: F(b_k) and F(x) are read there (no
+    model call of their own); other rules run forward passes. Both give the same delta."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(1)
+    stack = rng.uniform(0, 1, size=(baselines, *toy_models.SHAPE)).astype("float32")
+    baseline = stack[0] if baselines == 1 else stack
+    ig = tfattr.IntegratedGradients(relu_cnn, steps=7, method=method, baseline=baseline)
+    forwards = []
+    scores = ig.engine.scores
+    ig.engine.scores = lambda images: forwards.append(len(images)) or scores(images)
+    attr, delta = ig.explain(x, target=[0, 1, 2, 3], return_convergence_delta=True)
+    assert (forwards == []) == (method == "riemann_trapezoid")
+    adapter = tfattr.ModelAdapter(relu_cnn)
+    rows = np.arange(4), [0, 1, 2, 3]
+    f_x = adapter(x).numpy()[rows]
+    f_b = np.mean([adapter(np.repeat(b[None], 4, 0)).numpy()[rows] for b in stack], axis=0)
+    expected = attr.numpy().sum(axis=(1, 2, 3)) - (f_x - f_b)
+    np.testing.assert_allclose(delta, expected, atol=1e-4)
+    assert isinstance(delta, tf.Tensor)

@@ -96,8 +96,10 @@ class Plan:
             ``weight * gradient`` (forward-only methods, layer maps, backward rules).
             ``targets`` is None when each row takes its own top class.
         groups: groups per image (e.g. noise samples).
-        statistics: what is returned per image: ``"sum"`` of its group sums and/or ``"sumsq"``,
-            the sum of their squares.
+        statistics: what is returned per image: ``"sum"`` of its group sums, ``"sumsq"``, the
+            sum of their squares, and/or ``"scores"`` ``(N, points)``, the target score at
+            each point summed over the groups (plans without ``value``: the scores the
+            gradients are taken of, at no extra model call).
     """
 
     points: int
@@ -346,10 +348,12 @@ class GradientEngine:
         return tqdm(total=total, unit="grad", leave=False, desc="tfattr")
 
     def _step(self, plan: Plan, image_shape, argmax: bool, tensors: dict, layout, target_spec):
+        if "scores" in plan.statistics and (plan.value is not None or layout.slots == "groups"):
+            raise ValueError("Plan: 'scores' needs a plan without value and without 'sumsq'.")
         specs = tuple((name, _relaxed_spec(value)) for name, value in sorted(tensors.items()))
         specs += (("targets", target_spec),)
-        key = (self.owner, self.adapter.key(), plan.key, plan.value is None, specs, image_shape)
-        key += (layout, argmax, self.jit_compile, self._isolate)
+        key = (self.owner, self.adapter.key(), plan.key, plan.value is None, plan.statistics, specs)
+        key += (image_shape, layout, argmax, self.jit_compile, self._isolate)
         step = self._steps.get(key)
         if step is None:
             step = self._steps[key] = self._compile_step(
@@ -396,6 +400,9 @@ class GradientEngine:
                 values = tf.where(_column(spoiled, values), _nan(values), values)
             # Rows that are whole groups (one point) are squared here; longer groups on the host.
             stats = {"sum": values}
+            if "scores" in plan.statistics:  # each row's target score, in its point's column
+                known = tf.where(spoiled, tf.zeros_like(picked), picked)  # (NaN: by `hits`)
+                stats["scores"] = tf.one_hot(rows.point, counts[1]) * known[:, None]
             if layout.squares:
                 stats["sumsq"] = tf.square(values)
             if layout.slots == "rows":  # one row per image: nothing to sum

@@ -146,13 +146,12 @@ class IntegratedGradients(ReferenceExplainer):
         if options["steps"] == "auto":
             attr, delta, steps = self._adaptive(x, targets, baselines, options)
         else:
-            if baselines.count == 1:
-                # One baseline: x - b is the same at all of an image's points: times their sum.
-                plan = self.path(baselines, options, times_difference=False)
-                attr = (x - baselines.values) * self.engine.run(x, targets, plan)["sum"]
-            else:
-                attr = self.engine.run(x, targets, self.path(baselines, options))["sum"]
-            delta = self._check(x, targets, attr, baselines, options)
+            # One baseline: x - b is the same at all of an image's points: times their sum.
+            single = baselines.count == 1
+            plan = self.path(baselines, options, times_difference=not single, scores=True)
+            result = self.engine.run(x, targets, plan)
+            attr = (x - baselines.values) * result["sum"] if single else result["sum"]
+            delta = self._check(x, targets, attr, baselines, options, result.get("scores"))
             shape = (int(x.shape[0]),) + ((baselines.count,) if baselines.count > 1 else ())
             steps = tf.fill(shape, tf.constant(options["steps"], tf.int32))
         if not (options["return_convergence_delta"] or options["return_steps"]):
@@ -174,10 +173,12 @@ class IntegratedGradients(ReferenceExplainer):
             )
         return self.path(self.baselines(x, options), options)
 
-    def path(self, baselines, options, times_difference=True) -> Plan:
+    def path(self, baselines, options, times_difference=True, scores=False) -> Plan:
         """The path's points ``b_k + alpha_j (x - b_k)`` for every step ``j`` and baseline
         ``k``, each gradient weighted ``w_j (x - b_k) / K``: their sum is the attribution
-        (without ``times_difference``: weighted ``w_j / K``, the sum to multiply by ``x - b``)."""
+        (without ``times_difference``: weighted ``w_j / K``, the sum to multiply by ``x - b``).
+        ``scores``: the score at each point is returned too (for a rule whose points include
+        both ends, ``alpha`` 0 and 1, F(b) and F(x) then need no model call of their own)."""
         alphas, weights = rule(options["method"], options["steps"])
         layout = baselines.layout
 
@@ -198,6 +199,7 @@ class IntegratedGradients(ReferenceExplainer):
             points=len(alphas) * baselines.count,
             build=build,
             key=("integrated_gradients", layout, times_difference),
+            statistics=("sum", "scores") if scores else ("sum",),
             tensors={
                 "alphas": tf.constant(alphas, tf.float32),
                 "weights": tf.constant(weights, tf.float32),
@@ -205,9 +207,18 @@ class IntegratedGradients(ReferenceExplainer):
             },
         )
 
-    def _check(self, x, targets, attr, baselines, options):
-        """The completeness error per image; warns where it exceeds 5 % of ``F(x) - F(b)``."""
-        difference, magnitude = _score_terms(self.engine, x, targets, baselines)
+    def _check(self, x, targets, attr, baselines, options, scores=None):
+        """The completeness error per image; warns where it exceeds 5 % of ``F(x) - F(b)``.
+        ``scores``: the ``(N, steps * K)`` scores along the paths: F(b_k) at the first point of
+        path ``k`` and F(x) at its last when the rule includes both ends; else forward passes."""
+        alphas, _ = rule(options["method"], options["steps"])
+        if scores is None or alphas[0] != 0.0 or alphas[-1] != 1.0:
+            difference, magnitude = _score_terms(self.engine, x, targets, baselines)
+        else:
+            ends = tf.reshape(scores, (int(x.shape[0]), baselines.count, -1))
+            at_input, at_baseline = ends[:, 0, -1], ends[:, :, 0]
+            difference = at_input - tf.reduce_mean(at_baseline, axis=1)
+            magnitude = (tf.abs(at_input) + tf.reduce_mean(tf.abs(at_baseline), axis=1)) / 2
         delta = tf.reduce_sum(tf.reshape(attr, (int(x.shape[0]), -1)), axis=1) - difference
         steps, method = options["steps"], options["method"]
         convergence.warn_inaccurate(
