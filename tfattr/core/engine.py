@@ -93,7 +93,8 @@ class Plan:
         tensors: tensors ``build`` reads (baselines, weights, seeds); other values, or another
             leading dimension, do not retrace.
         value: optional ``(points, targets, weight, adapter) -> values`` replacing
-            ``weight * gradient`` (forward-only methods, layer maps, backward rules).
+            ``weight * gradient`` (forward-only methods, layer maps, backward rules), or ``->
+            (values, target scores)``, whose non-finite scores make their rows' results NaN.
             ``targets`` is None when each row takes its own top class.
         groups: groups per image (e.g. noise samples).
         statistics: what is returned per image: ``"sum"`` of its group sums, ``"sumsq"``, the
@@ -128,15 +129,17 @@ def gradients(adapter, points: tf.Tensor, targets: tf.Tensor | None, overrides=N
     a row's gradient is made NaN so that the call's check names its image. Rows scaled by 0
     (padding) are left alone, so they cannot spoil the sums of other images.
     """
-    grads, scores, picked = _target_gradients(adapter, points, targets, overrides, scale)
+    grads, scores, picked = target_gradients(adapter, points, targets, overrides, scale)
     bad = ~tf.math.is_finite(picked)
     if scale is not None:
         bad = bad & (tf.cast(scale, picked.dtype) != 0)
-    return tf.where(_column(bad, grads), _nan(grads), grads), scores
+    return grads * _column(tf.where(bad, _nan(grads), 1.0), grads), scores
 
 
-def _target_gradients(adapter, points, targets, overrides=None, scale=None):
-    """``(gradients, scores, target scores)`` of the rows, the gradients not checked."""
+def target_gradients(adapter, points, targets, overrides=None, scale=None):
+    """``(gradients, scores, target scores)`` of the rows, as :func:`gradients` but with the
+    gradients of rows with a non-finite target score left as they are: a :attr:`Plan.value`
+    returning ``(values, target scores)`` lets the engine catch those rows at no cost."""
     with tf.GradientTape() as tape:
         tape.watch(points)
         scores = adapter(points, overrides=overrides)
@@ -377,47 +380,51 @@ class GradientEngine:
             row_targets = None if argmax else tf.gather(targets, rows.image)
             # (An unused gather is pruned from the graph when the build gathers from the source.)
             points, weight = plan.build(images, dataclasses.replace(rows, source=x), tensors)
-            spoiled = None  # rows whose results must be NaN: non-finite target scores
+            picked = None  # the rows' target scores, where known
             if plan.value is not None:
                 values = plan.value(points, row_targets, weight, adapter)
+                if isinstance(values, tuple):  # (values, target scores)
+                    values, picked = values
             else:
                 # Per-row weights, and zeros for padding rows, scale the scores: the gradients
                 # come out weighted, at no cost.
                 scale = tf.cast(valid, tf.float32)
                 if weight is not None and weight.shape.rank == 1:
                     scale, weight = scale * weight, None
-                values, _, picked = _target_gradients(adapter, points, row_targets, scale=scale)
+                values, _, picked = target_gradients(adapter, points, row_targets, scale=scale)
                 if weight is not None:
                     values = values * weight
-                # (A NaN score can have a finite gradient; padding rows spoil nothing.)
-                spoiled = ~tf.math.is_finite(picked) & valid
-            if isolate and layout.slots != "rows":  # a non-finite row spoils its own slot only
+            # Rows whose results must be NaN: a NaN score can have a finite gradient (padding
+            # rows spoil nothing). They fail the chunk's check; the results are marked only in
+            # the run that isolates them (run), at no cost to finite runs.
+            spoiled = None if picked is None else ~tf.math.is_finite(picked) & valid
+            if isolate and layout.slots == "rows" and spoiled is not None:
+                values = values * _column(tf.where(spoiled, _nan(values), 1.0), values)
+            elif isolate and layout.slots != "rows":  # a non-finite row spoils its own slot only
                 flat = tf.reshape(values, (layout.chunk, -1))
                 broken = ~tf.reduce_all(tf.math.is_finite(flat), axis=1) & valid
                 values = tf.where(_column(broken, values), tf.zeros_like(values), values)
                 spoiled = broken if spoiled is None else spoiled | broken
-            if layout.slots == "rows" and spoiled is not None:
-                values = tf.where(_column(spoiled, values), _nan(values), values)
             # Rows that are whole groups (one point) are squared here; longer groups on the host.
             stats = {"sum": values}
             if "scores" in plan.statistics:  # each row's target score, in its point's column
-                known = tf.where(spoiled, tf.zeros_like(picked), picked)  # (NaN: by `hits`)
+                known = tf.where(spoiled, tf.zeros_like(picked), picked)
                 stats["scores"] = tf.one_hot(rows.point, counts[1]) * known[:, None]
             if layout.squares:
                 stats["sumsq"] = tf.square(values)
             if layout.slots == "rows":  # one row per image: nothing to sum
-                return _with_finite(stats)
+                return _with_finite(stats, spoiled)
             onehot = tf.one_hot(tf.where(valid, slot, -1), layout.count, dtype=values.dtype)
-            if spoiled is not None:  # slots holding a spoiled row are NaN
+            if isolate:  # slots holding a spoiled row are NaN
                 hits = tf.linalg.matvec(onehot, tf.cast(spoiled, onehot.dtype), transpose_a=True)
             out = {}
             for name, value in stats.items():
                 summed = tf.matmul(onehot, tf.reshape(value, (layout.chunk, -1)), transpose_a=True)
                 summed = tf.reshape(summed, tf.concat([[layout.count], tf.shape(value)[1:]], 0))
-                if spoiled is not None:
+                if isolate:
                     summed = tf.where(_column(hits > 0, summed), _nan(summed), summed)
                 out[name] = summed
-            return _with_finite(out)
+            return _with_finite(out, spoiled)
 
         signature = [
             tf.TensorSpec((None, *image_shape), tf.float32),
@@ -540,9 +547,13 @@ def _chunk_rows(layout: _Layout, n, start, counts):
     return rows, valid, slot
 
 
-def _with_finite(stats: dict) -> dict:
-    """``stats`` and ``"finite"``: whether they are all finite (checked where they are made)."""
-    flags = [tf.reduce_all(tf.math.is_finite(value)) for value in stats.values()]
+def _with_finite(stats: dict, spoiled) -> dict:
+    """``stats`` and ``"finite"``: whether they are all finite and no row is ``spoiled``
+    (checked where they are made; one sum per statistic: a NaN or infinity makes it
+    non-finite, and so may an overflow, which the run that isolates rows then tells apart)."""
+    flags = [tf.math.is_finite(tf.reduce_sum(value)) for value in stats.values()]
+    if spoiled is not None:
+        flags.append(~tf.reduce_any(spoiled))
     return {**stats, "finite": flags[0] if len(flags) == 1 else tf.reduce_all(tf.stack(flags))}
 
 
@@ -581,8 +592,10 @@ class _Totals:
                 )
             return
         first, last = start // points, (end - 1) // points
-        if layout.slots == "images":  # slot k: image (first + k) % n
-            ids = (first + np.arange(layout.count)) % self.n
+        if layout.slots == "images":  # slot k: image (first + k) % n; slots past n are empty
+            ids = (first + np.arange(min(layout.count, self.n))) % self.n
+            if layout.count > self.n:
+                sums = {name: sums[name][: self.n] for name in self.statistics}
         else:  # slot k: group first + k, unfinished if it continues past `end`
             done = sums["sum"]
             if self.carry is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from tfattr.core.engine import Plan, gradients, images_as_points
+from tfattr.core.engine import Plan, images_as_points, target_gradients
 from tfattr.core.explainer import GradientExplainer
 
 
@@ -37,6 +37,7 @@ class Saliency(GradientExplainer):
             return Plan(1, images_as_points, ("saliency",))
 
         def absolute_gradient(points, targets, weight, adapter):
-            return tf.abs(gradients(adapter, points, targets)[0])
+            grads, _, scores = target_gradients(adapter, points, targets)
+            return tf.abs(grads), scores
 
         return Plan(1, images_as_points, ("saliency", "abs"), value=absolute_gradient)
