@@ -402,9 +402,9 @@ class GradientEngine:
                 values = values * _column(tf.where(spoiled, _nan(values), 1.0), values)
             elif isolate and layout.slots != "rows":  # a non-finite row spoils its own slot only
                 flat = tf.reshape(values, (layout.chunk, -1))
-                broken = ~tf.reduce_all(tf.math.is_finite(flat), axis=1) & valid
+                broken = ~tf.reduce_all(tf.math.is_finite(flat), axis=1)  # (padding rows too)
                 values = tf.where(_column(broken, values), tf.zeros_like(values), values)
-                spoiled = broken if spoiled is None else spoiled | broken
+                spoiled = broken & valid if spoiled is None else spoiled | (broken & valid)
             # Rows that are whole groups (one point) are squared here; longer groups on the host.
             stats = {"sum": values}
             if "scores" in plan.statistics:  # each row's target score, in its point's column
