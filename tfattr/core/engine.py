@@ -202,6 +202,7 @@ class GradientEngine:
         self.allow_nonfinite = bool(allow_nonfinite)
         self._isolate = False  # steps that keep non-finite rows to their groups (see run)
         self._fits: set[tuple] = set()  # (image shape, batch_size) whose chunks fit memory
+        self._row_bytes = model_cache.for_model(adapter.model, "row_bytes")  # per image shape
         self.batch_size = int(batch_size)
         self.jit_compile = bool(jit_compile)
         self.progress = progress
@@ -280,7 +281,9 @@ class GradientEngine:
         shape = tuple(x.shape[1:])
         if (shape, self.batch_size) in self._fits:
             return
-        per_row = memory.row_bytes(self.adapter.model, shape)
+        per_row = self._row_bytes.get(shape)
+        if per_row is None:
+            per_row = self._row_bytes[shape] = memory.row_bytes(self.adapter.model, shape)
         rows = memory.bound_rows(self.batch_size, per_row)
         self._fits.add((shape, rows))
         if rows < self.batch_size:
