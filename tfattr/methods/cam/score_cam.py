@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from tfattr.core import layers
-from tfattr.core.engine import Plan, images_as_points
+from tfattr.core.engine import Plan
 from tfattr.core.inputs import check_positive_int
 from tfattr.core.targets import pick
 from tfattr.methods.cam.gradcam import GradCAM, resize_maps
@@ -51,31 +50,11 @@ class ScoreCAM(GradCAM):
         if not isinstance(options["softmax"], bool):
             raise TypeError(f"softmax: expected True or False, got {options['softmax']!r}.")
 
-    def activations(self, x, targets, layer) -> tf.Tensor:
-        """The layer's output ``(N, h, w, K)``, through the engine."""
-
-        def value(points, row_targets, coef, adapter):
-            activations = layers.tapped_output(adapter, points, layer)
-            if activations.shape.rank != 4:
-                raise ValueError(
-                    f"layer: {layer.name!r} must run once and output a 4-D (N, H, W, C) map for "
-                    f"Score-CAM. Pick a convolutional layer."
-                )
-            return activations
-
-        plan = Plan(
-            points=1,
-            build=images_as_points,
-            key=("score_cam_activations", id(layer)),
-            value=value,
-        )
-        return self.engine.run(x, targets, plan)["sum"]
-
     def attribute(self, x, targets, options):
         if targets is None:
             targets = self.top_classes(x)
         layer = self.layer(x, options)
-        activations = self.activations(x, targets, layer)
+        activations = self.layer_activations(x, layer)
         channels = int(activations.shape[-1])
         count = min(options["max_channels"] or channels, channels)
         if count < channels:
