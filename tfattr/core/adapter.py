@@ -154,6 +154,7 @@ class ModelAdapter:
         self.output_index = output_index
         self.opaque = self.kind in ("saved_model", "callable")
         self._forward = self._make_forward()
+        self._input_shape = None  # (H, W, C), read once the model declares it
         # Leaf layers and output shapes in call order, per input shape (layers.execution_order).
         self.execution_orders: dict[tuple, list] = {}
         self._final_layer, self.final_activation = None, None
@@ -200,7 +201,13 @@ class ModelAdapter:
     # ----------------------------------------------------------------------------------------
     @property
     def input_shape(self) -> tuple | None:
-        """``(H, W, C)`` the model expects (entries may be None), or None if it does not say."""
+        """``(H, W, C)`` the model expects (entries may be None), or None if it does not say
+        (yet: a subclassed model knows its input once built; a known one is kept)."""
+        if self._input_shape is None:
+            self._input_shape = self._read_input_shape()
+        return self._input_shape
+
+    def _read_input_shape(self) -> tuple | None:
         shape = None
         if self.kind in ("keras", "tf_keras"):
             inputs = getattr(self.model, "inputs", None)

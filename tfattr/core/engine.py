@@ -20,6 +20,7 @@ engine returns per image the sum of its groups (and, on request, of their square
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import sys
 import warnings
@@ -152,7 +153,7 @@ def target_gradients(adapter, points, targets, overrides=None, scale=None):
 
 
 def _relaxed_spec(value) -> tf.TensorSpec:
-    tensor = tf.convert_to_tensor(value)
+    tensor = value if isinstance(value, tf.Tensor) else tf.convert_to_tensor(value)
     shape = tensor.shape.as_list()
     if shape:
         shape[0] = None
@@ -245,7 +246,7 @@ class GradientEngine:
         if argmax:
             targets = tf.zeros((n,), tf.int32)
         target_spec = _relaxed_spec(targets)  # class ids (N,) or class weights (N, classes)
-        counts = tf.constant((groups, points), tf.int32)
+        counts = _int32((groups, points))
         tensors = {k: tf.convert_to_tensor(v) for k, v in plan.tensors.items()}
         totals = _Totals(n, plan.statistics)
         steps = {}  # (chunk, size) -> (layout, compiled step): looked up once per call
@@ -263,7 +264,7 @@ class GradientEngine:
                     )
                     steps[chunk, size] = layout, step
                 layout, step = steps[chunk, size]
-                sums = step(x, targets, tf.constant(start, tf.int32), counts, tensors)
+                sums = step(x, targets, _int32(start), counts, tensors)
             except tf.errors.ResourceExhaustedError as error:
                 self._shrink(error)
                 continue
@@ -561,6 +562,14 @@ def _with_finite(stats: dict, spoiled) -> dict:
     if spoiled is not None:
         flags.append(~tf.reduce_any(spoiled))
     return {**stats, "finite": flags[0] if len(flags) == 1 else tf.reduce_all(tf.stack(flags))}
+
+
+@functools.lru_cache(maxsize=4096)
+def _int32(value: int | tuple[int, ...]) -> tf.Tensor:
+    """``value`` as an eager int32 tensor, made once (the steps' chunk offsets and counts: a new
+    host tensor per chunk costs as much as the rest of a small call's Python)."""
+    with tf.init_scope():
+        return tf.constant(value, tf.int32)
 
 
 def _nan(like):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import copy
+import types
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -85,6 +86,15 @@ class Explainer(abc.ABC):
     def model(self):
         return self.adapter.model
 
+    @property
+    def options(self):
+        """The method's options (read-only: checked once; pass changes to :meth:`explain`)."""
+        return self._options
+
+    @options.setter
+    def options(self, checked: dict) -> None:
+        self._options = types.MappingProxyType(dict(checked))
+
     def merge_options(self, base: dict, overrides: dict) -> dict:
         """``base`` options updated with ``overrides``, checked (unknown names, bad values)."""
         unknown = sorted(set(overrides) - set(self.defaults))
@@ -124,7 +134,7 @@ class Explainer(abc.ABC):
             >>> saliency(images[0]).shape                         # one image, its top class
             TensorShape([32, 32, 3])
         """
-        opts = self.merge_options(self.options, options)
+        opts = self.merge_options(self.options, options) if options else self.options
         explainer, x, single, targets = self.prepare(inputs, target)
         result = explainer.attribute(x, targets, opts)
         if single:

@@ -24,10 +24,15 @@ def as_images(inputs, adapter: ModelAdapter | None = None, name: str = "inputs")
         dtype = inputs.dtype
         if not (dtype.is_floating or dtype.is_integer) or dtype.is_complex:
             raise TypeError(f"{name}: expected real numbers, got a tensor of dtype {dtype.name}.")
-        x = tf.cast(tf.convert_to_tensor(inputs), tf.float32)  # (a variable: its value now)
-        finite = _checked_before(inputs) or _all_finite(x)
-        if finite:
-            _remember_checked(inputs)
+        if isinstance(inputs, tf.Tensor) and dtype == tf.float32:
+            x = inputs
+        else:
+            x = tf.cast(tf.convert_to_tensor(inputs), tf.float32)  # (a variable: its value now)
+        finite = _checked_before(inputs)
+        if not finite:
+            finite = _all_finite(x)
+            if finite:
+                _remember_checked(inputs)
     else:
         array = np.asarray(inputs)
         if array.dtype == object or not (

@@ -395,7 +395,8 @@ def capture(store: list, tape: tf.GradientTape | None = None) -> Override:
 
 
 def layer_gradients(adapter: ModelAdapter, points, targets, layer, overrides=None):
-    """A layer's output ``A`` and the gradient of each row's target score w.r.t. it.
+    """A layer's output ``A``, the gradient of each row's target score w.r.t. it, and the scores
+    (a NaN score can have a finite gradient: callers check the scores).
 
     With ``targets`` None each row uses its own top class. Raises ModelError when the layer runs
     more than once per forward pass (a shared layer has no single output to explain). For a
@@ -414,13 +415,9 @@ def layer_gradients(adapter: ModelAdapter, points, targets, layer, overrides=Non
             f"that runs once."
         )
     grads = tape.gradient(picked, store[0])
-    # A non-finite score makes its row's gradient non-finite too (x * 0 is NaN only for NaN and
-    # inf), so the explainer's check of its results sees it.
-    nan_if_nan = tf.cast(tf.reshape(picked * 0.0, [-1] + [1] * (grads.shape.rank - 1)), grads.dtype)
-    grads = grads + nan_if_nan
     if isinstance(layer, CamLayer):
-        return layer.feature_map(store[0]), layer.feature_map(grads)
-    return store[0], grads
+        return layer.feature_map(store[0]), layer.feature_map(grads), picked
+    return store[0], grads, picked
 
 
 # --- Gradient rules on activations ------------------------------------------------------------

@@ -149,12 +149,13 @@ class GradCAM(GradientExplainer):
         method = type(self).__name__
 
         def value(points, targets, coef, adapter):
-            if self.uses_gradients:
-                activations, grads = layers.layer_gradients(adapter, points, targets, layer)
-                check_feature_map(activations, layer, method)
-            else:
-                activations, grads = feature_map(adapter, points, layer, method), None
-            return self.finish(self.cam(activations, grads, options), size, options)
+            if not self.uses_gradients:
+                activations = feature_map(adapter, points, layer, method)
+                return self.finish(self.cam(activations, None, options), size, options)
+            activations, grads, scores = layers.layer_gradients(adapter, points, targets, layer)
+            check_feature_map(activations, layer, method)
+            # (with the target scores: the engine refuses the maps of non-finite scores)
+            return self.finish(self.cam(activations, grads, options), size, options), scores
 
         return Plan(
             points=1,

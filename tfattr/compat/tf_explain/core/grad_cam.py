@@ -141,7 +141,7 @@ class GradCAM(ExplainerCache):
         _, layer = layers.find_layer(model, layer_name)
         x = tf.convert_to_tensor(np.asarray(images, np.float32))
         targets = tf.fill((int(x.shape[0]),), tf.constant(int(class_index), tf.int32))
-        outputs, grads = layers.layer_gradients(adapter, x, targets, layer)
+        outputs, grads, _ = layers.layer_gradients(adapter, x, targets, layer)
         if use_guided_grads:
             grads = tf.cast(outputs > 0, grads.dtype) * tf.cast(grads > 0, grads.dtype) * grads
         return outputs, grads
