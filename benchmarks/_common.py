@@ -93,12 +93,11 @@ def time_rounds(
 ) -> dict[str, list[float]]:
     """Seconds per call of each run, one value per round (``repeats`` rounds).
 
-    After one warm-up call each, every sample times ``calls`` back-to-back calls (the same
-    number for all runs, enough for the fastest run to last ``min_sample`` seconds), so that
-    jobs of a few milliseconds are not measured at the resolution of the machine's jitter.
-    A round times every run once, in alternating order (a, b, c, then c, b, a, ...): runs of
-    one round are neighbours in time, and a machine that speeds up or slows down during a
-    round favours none of them.
+    After one warm-up call each, a round makes ``calls`` calls of every run (the same number
+    for all runs, enough for the fastest run to last ``min_sample`` seconds, so that jobs of a
+    few milliseconds are not measured at the resolution of the machine's jitter), interleaved
+    call by call in alternating order (a, b, then b, a, ...): the runs' calls are neighbours in
+    time, and a machine that speeds up or slows down, even within a round, favours none of them.
     """
     for run in runs.values():  # compile and warm up
         run()
@@ -107,8 +106,12 @@ def time_rounds(
     times: dict[str, list[float]] = {name: [] for name in runs}
     names = list(runs)
     for round_ in range(repeats):
-        for name in names if round_ % 2 == 0 else reversed(names):
-            times[name].append(seconds(runs[name], calls) / calls)
+        spent = dict.fromkeys(names, 0.0)
+        for call in range(calls):
+            for name in names if (round_ + call) % 2 == 0 else reversed(names):
+                spent[name] += seconds(runs[name], 1)
+        for name in names:
+            times[name].append(spent[name] / calls)
     return times
 
 
