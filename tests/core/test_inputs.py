@@ -177,3 +177,15 @@ def test_a_checked_tensor_is_not_read_again_but_variables_are(saliency, x, monke
     variable.assign(np.full_like(x, np.inf))
     with pytest.raises(ValueError, match="NaN or infinite"):
         saliency.explain(variable, 1)
+
+
+def test_options_are_checked_once_and_read_only_overrides_per_call(x):
+    ig = tfattr.IntegratedGradients(toy_models.cnn("functional"), steps=4)
+    with pytest.raises(TypeError):
+        ig.options["steps"] = 1  # a bad value cannot slip past the check made when built
+    assert ig.options["steps"] == 4
+    with pytest.raises(ValueError, match="steps: riemann_trapezoid needs an int >= 2, got 1"):
+        ig.explain(x, target=0, steps=1)  # a per-call override is checked on every call
+    np.testing.assert_array_equal(
+        ig.explain(x, target=0, steps=4).numpy(), ig.explain(x, target=0).numpy()
+    )

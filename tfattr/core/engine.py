@@ -566,8 +566,8 @@ def _with_finite(stats: dict, spoiled) -> dict:
 
 @functools.lru_cache(maxsize=4096)
 def _int32(value: int | tuple[int, ...]) -> tf.Tensor:
-    """``value`` as an eager int32 tensor, made once (the steps' chunk offsets and counts: a new
-    host tensor per chunk costs as much as the rest of a small call's Python)."""
+    """``value`` as an eager int32 tensor, made once: the steps' chunk offsets and counts
+    (host work between compiled calls is slow, docs/performance.md)."""
     with tf.init_scope():
         return tf.constant(value, tf.int32)
 

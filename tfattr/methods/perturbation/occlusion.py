@@ -53,8 +53,7 @@ class Occlusion(GradientExplainer):
     placed every ``stride`` pixels, at positions ``0, s, 2s, ...`` up to the last one that still
     overlaps the image (windows at the border are cut off), as Captum. Each element's attribution
     is the mean drop over the windows that cover it. Forward passes only; the occluded copies
-    are built on the device, ``batch_size`` at a time (on CPU, each batch's copies are the
-    previous batch's with only the windows moved: see :meth:`plan`).
+    are built on the device inside each compiled chunk, ``batch_size`` at a time.
 
     Args:
         window: ``(h, w)`` or ``(h, w, c)``; an int means a square. Default (8, 8).
