@@ -3,6 +3,7 @@
     python benchmarks/bench_methods.py                          # CNN 224x224, 8 images, all methods
     python benchmarks/bench_methods.py --model mobilenet        # the real MobileNet (shared assets)
     python benchmarks/bench_methods.py --methods ig,gradcam --repeats 9
+    python benchmarks/bench_methods.py --methods gradcam --repeats 1000 --min-sample 0  # call pairs
     python benchmarks/bench_methods.py --checks                 # + host syncs and peak memory
     python benchmarks/bench_methods.py --json out.json          # also write the rows as JSON
     python benchmarks/bench_methods.py --new-explainer          # first call of a second explainer
@@ -199,7 +200,8 @@ def run(args) -> list[dict]:
     for case in build_cases(model, args.model, x, targets, args):
         row = {"method": case.name, "work": case.work}
         if args.repeats:  # --repeats 0: only the checks
-            times = _common.time_rounds({"floor": case.floor, "tfattr": case.tfattr}, args.repeats)
+            runs = {"floor": case.floor, "tfattr": case.tfattr}
+            times = _common.time_rounds(runs, args.repeats, args.min_sample)
             row.update(
                 floor_s=statistics.median(times["floor"]),
                 tfattr_s=statistics.median(times["tfattr"]),
@@ -273,6 +275,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--stride", type=int, default=16)
     p.add_argument("--batch-size", type=int, default=40)
     p.add_argument("--repeats", type=int, default=5, help="0: no timing (with --checks)")
+    p.add_argument(
+        "--min-sample",
+        type=float,
+        default=0.25,
+        help="seconds of calls per run and round (0: one call each, alternated, per round)",
+    )
     p.add_argument("--methods", type=lambda s: tuple(s.split(",")), default=METHODS)
     p.add_argument("--checks", action="store_true", help="count host syncs, peak memory")
     p.add_argument(
