@@ -626,8 +626,10 @@ class _Totals:
             self._scatter(name, sums[name], ids)
 
     def _scatter(self, name: str, update: tf.Tensor, ids: np.ndarray) -> None:
-        if name not in self.totals and np.array_equal(ids, np.arange(self.n)):
-            self.totals[name] = update
+        if len(ids) == self.n:  # every image once, in rotated order: an add, not a scatter
+            if ids[0]:
+                update = tf.roll(update, int(ids[0]), axis=0)
+            self.totals[name] = self.totals[name] + update if name in self.totals else update
             return
         if name not in self.totals:
             self.totals[name] = tf.zeros((self.n, *update.shape[1:]), update.dtype)
