@@ -13,7 +13,7 @@ Floors (same points, same chunk size, prepared in advance as device tensors; see
 tfattr gets the images and targets as device tensors too):
 
 - IG: gradients at images x steps path points;  SmoothGrad: at images x samples noisy points;
-- Occlusion: one forward per window position and image;
+- Occlusion: one forward per window position and image, and one per image (its clean score);
 - Grad-CAM: one forward + backward down to the CAM layer per image;
 - DeepLift: one forward + backward over input and baseline rows together;
 - Saliency: one forward + backward per image.
@@ -115,13 +115,14 @@ def build_cases(model, model_name: str, x: np.ndarray, targets: np.ndarray, args
         occluded = np.repeat(x, len(corners), axis=0).reshape(n, len(corners), *x.shape[1:])
         for k, (i, j) in enumerate(corners):
             occluded[:, k, i : i + w, j : j + w] = 0.0
+        # The images themselves too: every drop is measured from the unoccluded score.
+        rows = np.concatenate([occluded.reshape(-1, *x.shape[1:]), x])
+        row_targets = np.concatenate([np.repeat(targets, len(corners)), targets])
         cases.append(
             Case(
                 "Occlusion",
-                f"{n}x{len(corners)} forwards ({w}px windows, stride {s})",
-                _common.forward_floor(
-                    model, occluded.reshape(-1, *x.shape[1:]), np.repeat(targets, len(corners)), b
-                ),
+                f"{n}x{len(corners)} + {n} forwards ({w}px windows, stride {s})",
+                _common.forward_floor(model, rows, row_targets, b),
                 lambda: occ.explain(xd, target=td).numpy(),
                 lambda k, m: occ.explain(xd[:m], target=td[:m], stride=(k, k)).numpy(),
                 # Strides to compare: larger = fewer windows (at most the window).
@@ -129,7 +130,7 @@ def build_cases(model, model_name: str, x: np.ndarray, targets: np.ndarray, args
                 "stride",
             )
         )
-        del occluded
+        del occluded, rows
     if "gradcam" in wanted:
         layer = _models_cam_layer(model_name)
         cam = tfattr.GradCAM(model, layer=layer, batch_size=b)
