@@ -68,11 +68,37 @@ def occlusion_positions(size: int, window: int, stride: int) -> list[tuple[int, 
     return [(i * stride, j * stride) for i in range(count) for j in range(count)]
 
 
+def occlusion_rows(x: np.ndarray, window: int, stride: int) -> np.ndarray:
+    """Each image with each window zeroed (image by image), then the images themselves: every
+    drop is measured from the unoccluded score. Written in place, one array."""
+    n, size = len(x), x.shape[1]
+    corners = occlusion_positions(size, window, stride)
+    rows = np.empty((n * (len(corners) + 1), *x.shape[1:]), np.float32)
+    occluded = rows[: n * len(corners)].reshape(n, len(corners), *x.shape[1:])
+    occluded[:] = x[:, None]
+    for k, (i, j) in enumerate(corners):
+        occluded[:, k, i : i + window, j : j + window] = 0.0
+    rows[n * len(corners) :] = x
+    return rows
+
+
+def _lazy(make: Callable[[], Callable[[], object]]) -> Callable[[], object]:
+    """A floor whose points are prepared on its first call: a run that never times a floor
+    (``--new-explainer`` after its first round, ``--repeats 0``) never builds its arrays."""
+    made = []
+
+    def run():
+        if not made:
+            made.append(make())
+        return made[0]()
+
+    return run
+
+
 def build_cases(model, model_name: str, x: np.ndarray, targets: np.ndarray, args) -> list[Case]:
     """The benchmark of each method in ``args.methods`` on ``model`` and images ``x``."""
     b = args.batch_size
     n, size = len(x), x.shape[1]
-    rng = np.random.default_rng(0)
     # tfattr starts from the images on the device, as the floors do (a host array would add
     # one host-to-device copy of the images per call, which no floor pays).
     xd, td = tf.constant(x), tf.constant(targets)
@@ -80,13 +106,17 @@ def build_cases(model, model_name: str, x: np.ndarray, targets: np.ndarray, args
     wanted = args.methods
     if "ig" in wanted:
         ig = tfattr.IntegratedGradients(model, steps=args.steps, batch_size=b)
-        alphas = np.linspace(0, 1, args.steps, dtype=np.float32)
-        points = (alphas[None, :, None, None, None] * x[:, None]).reshape(-1, *x.shape[1:])
+
+        def ig_floor():
+            alphas = np.linspace(0, 1, args.steps, dtype=np.float32)
+            points = (alphas[None, :, None, None, None] * x[:, None]).reshape(-1, *x.shape[1:])
+            return _common.gradient_floor(model, points, np.repeat(targets, args.steps), b)
+
         cases.append(
             Case(
                 "IntegratedGradients",
                 f"{n}x{args.steps} gradients",
-                _common.gradient_floor(model, points, np.repeat(targets, args.steps), b),
+                _lazy(ig_floor),
                 lambda: ig.explain(xd, target=td).numpy(),
                 lambda k, m: ig.explain(xd[:m], target=td[:m], steps=k).numpy(),
                 (max(2, args.steps // 4), args.steps * 4),
@@ -95,13 +125,17 @@ def build_cases(model, model_name: str, x: np.ndarray, targets: np.ndarray, args
         )
     if "smoothgrad" in wanted:
         sg = tfattr.SmoothGrad(model, samples=args.samples, seed=0, batch_size=b)
-        noisy = np.repeat(x, args.samples, axis=0)
-        noisy = noisy + rng.normal(0, 0.3, noisy.shape).astype(np.float32)
+
+        def sg_floor():
+            noisy = np.repeat(x, args.samples, axis=0)
+            noisy += np.random.default_rng(0).normal(0, 0.3, noisy.shape).astype(np.float32)
+            return _common.gradient_floor(model, noisy, np.repeat(targets, args.samples), b)
+
         cases.append(
             Case(
                 "SmoothGrad",
                 f"{n}x{args.samples} gradients",
-                _common.gradient_floor(model, noisy, np.repeat(targets, args.samples), b),
+                _lazy(sg_floor),
                 lambda: sg.explain(xd, target=td).numpy(),
                 lambda k, m: sg.explain(xd[:m], target=td[:m], samples=k).numpy(),
                 (max(2, args.samples // 4), args.samples * 4),
@@ -111,18 +145,15 @@ def build_cases(model, model_name: str, x: np.ndarray, targets: np.ndarray, args
     if "occlusion" in wanted:
         w, s = args.window, args.stride
         occ = tfattr.Occlusion(model, window=(w, w), stride=(s, s), batch_size=b)
-        corners = occlusion_positions(size, w, s)
-        occluded = np.repeat(x, len(corners), axis=0).reshape(n, len(corners), *x.shape[1:])
-        for k, (i, j) in enumerate(corners):
-            occluded[:, k, i : i + w, j : j + w] = 0.0
-        # The images themselves too: every drop is measured from the unoccluded score.
-        rows = np.concatenate([occluded.reshape(-1, *x.shape[1:]), x])
-        row_targets = np.concatenate([np.repeat(targets, len(corners)), targets])
+        positions = len(occlusion_positions(size, w, s))
+        row_targets = np.concatenate([np.repeat(targets, positions), targets])
         cases.append(
             Case(
                 "Occlusion",
-                f"{n}x{len(corners)} + {n} forwards ({w}px windows, stride {s})",
-                _common.forward_floor(model, rows, row_targets, b),
+                f"{n}x{positions} + {n} forwards ({w}px windows, stride {s})",
+                _lazy(
+                    lambda: _common.forward_floor(model, occlusion_rows(x, w, s), row_targets, b)
+                ),
                 lambda: occ.explain(xd, target=td).numpy(),
                 lambda k, m: occ.explain(xd[:m], target=td[:m], stride=(k, k)).numpy(),
                 # Strides to compare: larger = fewer windows (at most the window).
@@ -130,7 +161,6 @@ def build_cases(model, model_name: str, x: np.ndarray, targets: np.ndarray, args
                 "stride",
             )
         )
-        del occluded, rows
     if "gradcam" in wanted:
         layer = _models_cam_layer(model_name)
         cam = tfattr.GradCAM(model, layer=layer, batch_size=b)
@@ -138,7 +168,7 @@ def build_cases(model, model_name: str, x: np.ndarray, targets: np.ndarray, args
             Case(
                 "GradCAM",
                 f"{n} forward+backward to {layer}",
-                _common.layer_gradient_floor(model, layer, x, targets, b),
+                _lazy(lambda: _common.layer_gradient_floor(model, layer, x, targets, b)),
                 lambda: cam.explain(xd, target=td).numpy(),
             )
         )
@@ -148,7 +178,9 @@ def build_cases(model, model_name: str, x: np.ndarray, targets: np.ndarray, args
             Case(
                 "DeepLift",
                 f"{n}+{n} gradients (input and baseline rows)",
-                _common.paired_gradient_floor(model, x, np.zeros_like(x[0]), targets, b),
+                _lazy(
+                    lambda: _common.paired_gradient_floor(model, x, np.zeros_like(x[0]), targets, b)
+                ),
                 lambda: dl.explain(xd, target=td).numpy(),
             )
         )
@@ -158,7 +190,7 @@ def build_cases(model, model_name: str, x: np.ndarray, targets: np.ndarray, args
             Case(
                 "Saliency",
                 f"{n} gradients",
-                _common.gradient_floor(model, x, targets, b),
+                _lazy(lambda: _common.gradient_floor(model, x, targets, b)),
                 lambda: sal.explain(xd, target=td).numpy(),
             )
         )
