@@ -121,6 +121,57 @@ def test_threads_with_their_own_explainers_on_one_model(x):
     assert_unaltered(before, snapshot(model, x))
 
 
+def _resolving_together(monkeypatch, threads):
+    """Makes ``threads`` threads resolving a CAM layer all miss the memo before any stores."""
+    from tfattr.core import layers
+
+    barrier, find = threading.Barrier(threads), layers._find_cam_layer
+
+    def find_together(*args):
+        barrier.wait(timeout=30)
+        return find(*args)
+
+    monkeypatch.setattr(layers, "_find_cam_layer", find_together)
+
+
+def test_threads_resolving_a_cam_layer_at_once_get_one_object(monkeypatch):
+    from tfattr.core import layers
+
+    adapter = tfattr.adapt(relu_softmax_cnn())
+    _resolving_together(monkeypatch, 2)
+    results, errors = run_threads(
+        lambda i: layers.cam_layer(adapter, "c2", None, toy_models.SHAPE), n=2
+    )
+    assert not errors, errors
+    assert results[0] is results[1]
+    assert layers.cam_layer(adapter, "c2", None, toy_models.SHAPE) is results[0]
+
+
+def test_cam_layers_whose_ids_coincide_share_no_compiled_step(monkeypatch, x):
+    """An id is reused once its object is freed (a CAM layer left out of the memo by a race,
+    its step keyed by its id, gave Grad-CAM's default layer the map of layer 'c2'). Every id
+    the CAM methods take is made equal here: their steps must be keyed by the layers."""
+    from tfattr.methods.cam import ablation_cam, gradcam
+
+    serial = {
+        name: EXPLAINERS[name](relu_softmax_cnn()).explain(x, target=[0, 1, 2]).numpy()
+        for name in ("gradcam", "gradcam_default")
+    }
+    ablation = {
+        layer: tfattr.AblationCAM(relu_softmax_cnn(), layer=layer).explain(x, target=[0, 1, 2])
+        for layer in ("c2", "r2")
+    }
+    for module in (gradcam, ablation_cam):
+        monkeypatch.setattr(module, "id", lambda obj: 0, raising=False)
+    model = relu_softmax_cnn()
+    for name in ("gradcam", "gradcam_default"):
+        result = EXPLAINERS[name](model).explain(x, target=[0, 1, 2])
+        np.testing.assert_allclose(result, serial[name], rtol=1e-6, atol=1e-7, err_msg=name)
+    for layer in ("c2", "r2"):
+        result = tfattr.AblationCAM(model, layer=layer).explain(x, target=[0, 1, 2])
+        np.testing.assert_allclose(result, ablation[layer], rtol=1e-6, atol=1e-7, err_msg=layer)
+
+
 def test_failing_concurrent_calls_leave_the_model_unaltered(x):
     model = relu_softmax_cnn()
     before = snapshot(model, x)

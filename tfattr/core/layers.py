@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from tfattr import registry
 from tfattr.core import model_cache
-from tfattr.core.adapter import ModelAdapter
+from tfattr.core.adapter import ModelAdapter, _Identity
 from tfattr.core.overrides import Override, is_container, with_activation
 from tfattr.core.targets import pick, top
 from tfattr.errors import LayerNotFoundError, ModelError, OpaqueModelError
@@ -284,8 +284,9 @@ def cam_layer(adapter: ModelAdapter, layer, reshape, image_shape: tuple) -> CamL
     ``layer`` None takes :func:`default_cam_layer`. A layer with a 4-D output is used as it
     is; one with an ``(N, tokens, D)`` output has its patch tokens reshaped to their grid
     (:func:`token_layout`), class tokens dropped. ``reshape`` (a callable) replaces that
-    reshape for any layer. The same arguments give the same object, so compiled steps keyed
-    by it are reused.
+    reshape for any layer. The same arguments give the same object, also when threads resolve
+    them at once, so compiled steps keyed by it are reused. Compiled steps hold the object in
+    their keys, never its ``id``: an id is reused once its object is freed.
 
     Raises:
         LayerNotFoundError: no such layer (see :func:`find_layer`).
@@ -293,7 +294,7 @@ def cam_layer(adapter: ModelAdapter, layer, reshape, image_shape: tuple) -> CamL
     """
     image_shape = tuple(image_shape)
     chosen = default_cam_layer(adapter, image_shape) if layer is None else layer
-    key = ("cam", id(chosen) if not isinstance(chosen, str) else chosen, id(reshape), image_shape)
+    key = ("cam", _Identity.of(chosen), _Identity.of(reshape), image_shape)  # (kept alive)
     memo = _memo(adapter)
     if key in memo:
         return memo[key]
@@ -313,8 +314,8 @@ def cam_layer(adapter: ModelAdapter, layer, reshape, image_shape: tuple) -> CamL
                     f"layer."
                 )
             resolved = CamLayer(found, path, grid.to_grid, grid)
-    memo[key] = resolved
-    return resolved
+    # The first thread's object wins: another's would be freed after its call.
+    return memo.setdefault(key, resolved)
 
 
 def _find_cam_layer(adapter: ModelAdapter, layer, image_shape: tuple):

@@ -61,7 +61,7 @@ class AblationCAM(GradCAM):
             points=1,
             groups=channels + 1,
             build=lambda images, rows, tensors: (images, rows.group),
-            key=("ablation_cam", id(layer), channels),
+            key=("ablation_cam", layer, channels),
             value=value,
         )
 

@@ -138,7 +138,7 @@ class GradCAM(GradientExplainer):
         plan = Plan(
             points=1,
             build=images_as_points,
-            key=("cam_activations", id(layer)),
+            key=("cam_activations", layer),
             value=value,
         )
         return self.engine.run(x, None, plan)["sum"]
@@ -162,7 +162,7 @@ class GradCAM(GradientExplainer):
             build=images_as_points,
             key=(
                 type(self).__name__,
-                id(layer),
+                layer,
                 options["upsample"],
                 options["interpolation"],
                 options["relu"],
