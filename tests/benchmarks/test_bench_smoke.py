@@ -24,7 +24,8 @@ def bench():
     sys.path.insert(0, str(BENCHMARKS))
     try:
         yield {name: importlib.import_module(name) for name in
-               ("_common", "bench_ig", "bench_methods", "compare_peers")}  # fmt: skip
+               ("_common", "bench_ig", "bench_methods", "bench_occlusion_edit",
+                "compare_peers")}  # fmt: skip
     finally:
         sys.path.remove(str(BENCHMARKS))
 
@@ -67,6 +68,15 @@ def test_bench_methods_every_method_with_checks(bench, tmp_path):
     for summary, row in zip(pooled, rows, strict=True):  # 1 round per run, pooled twice
         assert summary["rounds"] == 2 and summary["per_run"] == [row["ratio"]] * 2
         assert summary["ratio"] == pytest.approx(row["ratio"])
+
+
+def test_bench_occlusion_edit_builds_the_same_rows_both_ways(bench):
+    result = bench["bench_occlusion_edit"].main(
+        ["--size", "32", "--images", "2", "--window", "8", "--stride", "4", "--batch-size", "6",
+         "--repeats", "1", "--calls", "1"]
+    )  # fmt: skip
+    assert result["max_difference"] == 0.0
+    assert result["build whole rows"] > 0 and result["edit in place"] > 0
 
 
 def test_sync_counter_counts_host_reads(bench):
