@@ -326,7 +326,7 @@ class ModelAdapter:
                 for layer, fn in self.overrides.items()
             )
         )
-        head = None if self.head is None else tuple(_Identity.of(fn) for fn in self.head)
+        head = None if self.head is None else tuple(CacheKey.of(fn) for fn in self.head)
         return (self.output, self.output_index, overrides, head)
 
     def num_classes(self, image_shape: tuple) -> int:
@@ -401,10 +401,10 @@ def _name(fn) -> str:
     return repr(fn) if not hasattr(fn, "__qualname__") else fn.__qualname__
 
 
-class _Identity:
-    """A cache-key entry for a callable: the callable itself when it is hashable (equal ones,
-    e.g. equal regions, share compiled steps), else its identity; the entry holds the callable,
-    so its id cannot be reused by another object while a cache keeps the key."""
+class CacheKey:
+    """A cache-key entry for a callable or a layer: the object itself when it is hashable (equal
+    ones, e.g. equal regions, share compiled steps), else its identity; the entry holds the
+    object, so its id cannot be reused by another object while a cache keeps the key."""
 
     __slots__ = ("fn",)
 
@@ -416,14 +416,14 @@ class _Identity:
         try:
             hash(fn)
         except TypeError:
-            return _Identity(fn)
+            return CacheKey(fn)
         return fn
 
     def __hash__(self):
         return id(self.fn)
 
     def __eq__(self, other):
-        return isinstance(other, _Identity) and other.fn is self.fn
+        return isinstance(other, CacheKey) and other.fn is self.fn
 
 
 def _saved_model_input_shape(obj) -> tuple | None:

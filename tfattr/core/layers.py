@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from tfattr import registry
 from tfattr.core import model_cache
-from tfattr.core.adapter import ModelAdapter, _Identity
+from tfattr.core.adapter import CacheKey, ModelAdapter
 from tfattr.core.overrides import Override, is_container, with_activation
 from tfattr.core.targets import pick, top
 from tfattr.errors import LayerNotFoundError, ModelError, OpaqueModelError
@@ -294,7 +294,7 @@ def cam_layer(adapter: ModelAdapter, layer, reshape, image_shape: tuple) -> CamL
     """
     image_shape = tuple(image_shape)
     chosen = default_cam_layer(adapter, image_shape) if layer is None else layer
-    key = ("cam", _Identity.of(chosen), _Identity.of(reshape), image_shape)  # (kept alive)
+    key = ("cam", CacheKey.of(chosen), CacheKey.of(reshape), image_shape)  # (kept alive)
     memo = _memo(adapter)
     if key in memo:
         return memo[key]

@@ -185,7 +185,7 @@ class FullGrad(GradientExplainer):
         return Plan(
             points=1,
             build=images_as_points,
-            key=("FullGrad", method, tuple(id(layer) for _, layer, _, _ in biased)),
+            key=("FullGrad", method, tuple(layer for _, layer, _, _ in biased)),
             value=value,
         )
 
